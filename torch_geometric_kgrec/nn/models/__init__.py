@@ -1,0 +1,4 @@
+from .base import RecommenderMixin, mask_scores
+from .bprmf import BPRMF, Popularity
+
+__all__ = ['RecommenderMixin', 'mask_scores', 'BPRMF', 'Popularity']
