@@ -1,2 +1,4 @@
 # One operator per file; each helper appends its import and its name to __all__.
 __all__ = []
+from .cross_compress import CrossCompressUnit  # noqa: E402
+__all__ += ["CrossCompressUnit"]
