@@ -2,3 +2,5 @@
 __all__ = []
 from .cross_compress import CrossCompressUnit  # noqa: E402
 __all__ += ["CrossCompressUnit"]
+from .kgcn_conv import KGCNConv  # noqa: E402
+__all__ += ["KGCNConv"]
