@@ -123,7 +123,7 @@ class RankingSplit:
         of ones."""
         value = torch.ones(self.train.size(1), device=self.train.device)
         return torch.sparse_coo_tensor(self.train, value, (self.num_users, self.num_items),
-                                       is_coalesced=True)
+                                       is_coalesced=True, check_invariants=False)
 
     def to(self, device) -> 'RankingSplit':
         return RankingSplit(self.train.to(device), self.val.to(device),
