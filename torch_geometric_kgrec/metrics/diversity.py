@@ -68,7 +68,7 @@ def inter_list_diversity(rec: Tensor) -> float:
     return float(1.0 - sum_cos / (n * (n - 1) / 2))
 
 
-def intra_list_diversity(rec: Tensor, item_emb: Tensor, batch_size: int = 4096) -> float:
+def intra_list_diversity(rec: Tensor, item_emb: Tensor, batch_size: int = 1024) -> float:
     r"""Intra-list diversity@:math:`k`, eq. (7): for each user, the mean cosine
     distance between the content features of all unique pairs
     :math:`\mathcal{I}_u = \{(p, q) : p < q\}` of its recommended items, averaged
@@ -86,7 +86,7 @@ def intra_list_diversity(rec: Tensor, item_emb: Tensor, batch_size: int = 4096) 
         rec (torch.Tensor): Recommended items :obj:`[N, k]` (:obj:`-1` = padding).
         item_emb (torch.Tensor): Item features :obj:`[num_items, d]` (e.g. the
             trained model's item embeddings).
-        batch_size (int): Users per chunk. (default: :obj:`4096`)
+        batch_size (int): Users per chunk. (default: :obj:`1024`)
     """
     rec, valid = _check_lists(rec)
     if item_emb.dim() != 2:

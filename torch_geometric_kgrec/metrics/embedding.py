@@ -35,7 +35,7 @@ def alignment(x: Tensor, y: Tensor, alpha: float = 2.0, normalize: bool = True) 
 
 
 def uniformity(x: Tensor, t: float = 2.0, normalize: bool = True,
-               batch_size: int = 1024) -> Tensor:
+               batch_size: int = 256) -> Tensor:
     r"""Uniformity: log of the mean Gaussian potential over all unique pairs,
 
     .. math::
@@ -49,7 +49,7 @@ def uniformity(x: Tensor, t: float = 2.0, normalize: bool = True,
         x (torch.Tensor): Features :obj:`[n, d]`, :math:`n \ge 2`.
         t (float): Temperature. (default: :obj:`2`)
         normalize (bool): L2-normalise the rows first. (default: :obj:`True`)
-        batch_size (int): Rows per chunk. (default: :obj:`1024`)
+        batch_size (int): Rows per chunk. (default: :obj:`256`)
     """
     if x.dim() != 2 or x.size(0) < 2:
         raise ValueError(f"'x' must have shape [n, d] with n >= 2 (got {list(x.shape)})")
