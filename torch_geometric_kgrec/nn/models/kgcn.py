@@ -1,0 +1,218 @@
+r"""KGCN: knowledge graph convolutional networks for recommendation."""
+from typing import List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.nn import Embedding, Module, ModuleList
+
+from torch_geometric_kgrec.nn.conv.kgcn_conv import KGCNConv
+from torch_geometric_kgrec.nn.losses import l2_reg
+from torch_geometric_kgrec.nn.models.base import RecommenderMixin
+
+
+class KGCN(RecommenderMixin, Module):
+    r"""The KGCN model from the `"Knowledge Graph Convolutional Networks for
+    Recommender Systems" <https://arxiv.org/abs/1904.12575>`_ paper (Wang et al.,
+    WWW 2019), the baseline :math:`\mathcal{L}_{base}` of the `"Knowledge Graph-Based
+    Semantic Contrastive Learning"` paper (Kim et al., LREC-COLING 2024, eq. 3 and 5).
+
+    An item's representation is computed *for a user* :math:`u` over its :math:`H`-hop
+    receptive field of :math:`K` sampled neighbours per entity (KGCN's Algorithm 1):
+    :math:`H` iterations of :class:`~torch_geometric_kgrec.nn.conv.KGCNConv` (ReLU, tanh in
+    the last one), the same layer weights for every hop of an iteration. The click
+    probability is :math:`\hat{y}_{uv} = \sigma(\mathbf{u}^{\top}\mathbf{v}^{u})`, trained
+    with binary cross-entropy plus :math:`\lambda\|\Theta\|_2^2`:
+
+    .. math::
+        \mathcal{L} = \frac{1}{|B|}\sum_{(u, v) \in B} \mathrm{BCE}(y_{uv}, \hat{y}_{uv})
+        + \frac{\lambda}{2}\left(\|\mathbf{U}\|_2^2 + \|\mathbf{E}\|_2^2 + \|\mathbf{R}\|_2^2
+        + \sum_h \|\mathbf{W}_h\|_2^2\right)
+
+    (the regulariser covers the *whole* tables, as the reference implementation's
+    :obj:`tf.nn.l2_loss` terms do, not only the rows of the batch).
+
+    The sampled neighbourhood is state, not a parameter: call :meth:`set_neighbors` with
+    :obj:`KGNeighborSampler.sample()` (e.g. once per epoch for training, and one fixed
+    seeded sample for evaluation). Pass an undirected KG (both directions of every triple
+    with the same relation), as KGCN does.
+
+    Args:
+        num_users (int): Number of users.
+        num_entities (int): Number of KG entities (items are entities
+            :obj:`0 .. num_items - 1`).
+        num_relations (int): Number of relation types.
+        num_items (int): Number of items.
+        embedding_dim (int, optional): Size :math:`d` of every embedding. (default: :obj:`16`)
+        num_neighbors (int, optional): Sampled neighbours :math:`K` per entity.
+            (default: :obj:`8`)
+        num_layers (int, optional): Receptive-field depth :math:`H`. (default: :obj:`1`)
+        aggregator (str, optional): :obj:`"sum"`, :obj:`"concat"` or :obj:`"neighbor"`.
+            (default: :obj:`"sum"`)
+        chunk_size (int, optional): Upper bound on the number of floats of one
+            intermediate tensor in :meth:`score_all` (memory knob). (default: :obj:`2**23`)
+    """
+    def __init__(self, num_users: int, num_entities: int, num_relations: int,
+                 num_items: int, embedding_dim: int = 16, num_neighbors: int = 8,
+                 num_layers: int = 1, aggregator: str = 'sum',
+                 chunk_size: int = 2**23) -> None:
+        super().__init__()
+        for name, v in (('num_users', num_users), ('num_entities', num_entities),
+                        ('num_relations', num_relations), ('num_items', num_items),
+                        ('embedding_dim', embedding_dim), ('num_neighbors', num_neighbors),
+                        ('num_layers', num_layers)):
+            if int(v) < 1:
+                raise ValueError(f"'{name}' must be a positive integer (got {v})")
+        if num_items > num_entities:
+            raise ValueError(f"items are entities 0 .. num_items - 1, so num_items "
+                             f"({num_items}) cannot exceed num_entities ({num_entities})")
+        self.num_users = num_users
+        self.num_entities = num_entities
+        self.num_relations = num_relations
+        self.num_items = num_items
+        self.embedding_dim = embedding_dim
+        self.num_neighbors = num_neighbors
+        self.num_layers = num_layers
+        self.aggregator = aggregator
+        self.chunk_size = chunk_size
+        self.user_emb = Embedding(num_users, embedding_dim)
+        self.entity_emb = Embedding(num_entities, embedding_dim)
+        self.relation_emb = Embedding(num_relations, embedding_dim)
+        self.convs = ModuleList([
+            KGCNConv(embedding_dim, embedding_dim, aggregator,
+                     act='tanh' if h == num_layers - 1 else 'relu')
+            for h in range(num_layers)
+        ])
+        # Sampled receptive field (not learnt, not saved in the state_dict).
+        self.register_buffer('neighbors', torch.zeros(num_entities, num_neighbors,
+                                                      dtype=torch.long), persistent=False)
+        self.register_buffer('neighbor_types', torch.zeros(num_entities, num_neighbors,
+                                                           dtype=torch.long), persistent=False)
+        self._has_neighbors = False
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for emb in (self.user_emb, self.entity_emb, self.relation_emb):
+            torch.nn.init.xavier_uniform_(emb.weight)
+        for conv in self.convs:
+            conv.reset_parameters()
+
+    @torch.no_grad()
+    def set_neighbors(self, neighbors: Tensor, neighbor_types: Tensor) -> None:
+        r"""Sets the sampled neighbourhood: :obj:`neighbors[v]` are the :obj:`K` sampled
+        neighbour entities of entity :obj:`v`, :obj:`neighbor_types[v]` their relations
+        (both :obj:`[num_entities, K]`, as returned by :obj:`KGNeighborSampler.sample()`)."""
+        shape = (self.num_entities, self.num_neighbors)
+        for name, t, high in (('neighbors', neighbors, self.num_entities),
+                              ('neighbor_types', neighbor_types, self.num_relations)):
+            if tuple(t.shape) != shape:
+                raise ValueError(f"'{name}' must have shape {shape} (got {tuple(t.shape)})")
+            if t.numel() and (int(t.min()) < 0 or int(t.max()) >= high):
+                raise ValueError(f"'{name}' must lie in [0, {high})")
+        self.neighbors.copy_(neighbors)
+        self.neighbor_types.copy_(neighbor_types)
+        self._has_neighbors = True
+
+    def receptive_field(self, items: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+        r"""The sampled :math:`H`-hop receptive field of :obj:`items` (any shape
+        :obj:`S`): entities :obj:`[S + (K^h,)]` for :math:`h = 0..H` and relations
+        :obj:`[S + (K^h, K)]` for :math:`h = 0..H-1`."""
+        if not self._has_neighbors:
+            raise RuntimeError("call set_neighbors(*KGNeighborSampler(...).sample()) "
+                               "before using KGCN")
+        entities, relations = [items.unsqueeze(-1)], []
+        for _ in range(self.num_layers):
+            relations.append(self.neighbor_types[entities[-1]])
+            entities.append(self.neighbors[entities[-1]].flatten(-2))
+        return entities, relations
+
+    def item_representation(self, user: Tensor, items: Tensor,
+                            linear_first: bool = False) -> Tensor:
+        r"""User-specific item vectors :math:`\mathbf{v}^u` (KGCN's Algorithm 1).
+
+        Args:
+            user (torch.Tensor): User embeddings :obj:`[*, d]`, broadcastable against
+                :obj:`items` (e.g. :obj:`[B, 1, d]` against :obj:`[I]` scores every user
+                against every item).
+            items (torch.Tensor): Item (entity) indices.
+            linear_first (bool, optional): Apply the first layer's :math:`\mathbf{W}`
+                to the (user-independent) entity vectors before the attention-weighted
+                sum; the same function, cheaper when many users share the items.
+        """
+        K, d = self.num_neighbors, self.embedding_dim
+        entities, relations = self.receptive_field(items)
+        vectors = [self.entity_emb(e) for e in entities]  # [S, K^h, d]
+        rel_emb = self.relation_emb.weight
+        user = user.unsqueeze(-2)  # broadcast over the K^h nodes of a hop
+        for i, conv in enumerate(self.convs):
+            nxt = []
+            for h in range(self.num_layers - i):
+                x_self, x_nbr = vectors[h], vectors[h + 1]
+                x_nbr = x_nbr.view(x_nbr.shape[:-2] + (-1, K, x_nbr.size(-1)))
+                if i == 0 and linear_first:
+                    out = conv.forward_dense(conv.lin_self(x_self), conv.lin_nbr(x_nbr),
+                                             relations[h], user, rel_emb, transformed=True)
+                else:
+                    out = conv.forward_dense(x_self, x_nbr, relations[h], user, rel_emb)
+                nxt.append(out)
+            vectors = nxt
+        return vectors[0].squeeze(-2)
+
+    def forward(self, users: Tensor, items: Tensor) -> Tensor:
+        r"""Logits :math:`\mathbf{u}^{\top}\mathbf{v}^{u}` of the (user, item) pairs,
+        shape :obj:`[n]` (apply :obj:`sigmoid` for click probabilities)."""
+        if users.shape != items.shape:
+            raise ValueError(f"users {tuple(users.shape)} and items {tuple(items.shape)} "
+                             "must have the same shape")
+        user = self.user_emb(users)
+        return (user * self.item_representation(user, items)).sum(dim=-1)
+
+    def score(self, users: Tensor, items: Tensor) -> Tensor:
+        r"""Click probabilities :math:`\hat{y}_{uv}` of the (user, item) pairs."""
+        return torch.sigmoid(self(users, items))
+
+    @torch.no_grad()
+    def score_all(self, users: Tensor) -> Tensor:
+        r"""Logits of :obj:`users` against every item, :obj:`[B, num_items]`, for full
+        ranking.
+
+        Nothing of size users :math:`\times` items :math:`\times K^H` is built: the
+        item-side receptive fields and the first layer's :math:`\mathbf{W}\mathbf{e}`
+        are computed once per item chunk and broadcast over a chunk of users; only
+        the attention (:obj:`[B, I, K^h, K]`, gathered from the :obj:`[B, R]`
+        user-relation table) and the layers' outputs depend on the user.
+        Cost for :math:`H = 1`: :math:`O(I K d^2)` once plus :math:`O(B I K d)` for
+        :math:`B` users (no per-pair matrix product); for :math:`H > 1` add
+        :math:`O(B I \sum_{h < H - 1} K^h d^2)` for the deeper iterations.
+        Memory: chunks keep every intermediate below :obj:`chunk_size` floats.
+        """
+        K, d, H = self.num_neighbors, self.embedding_dim, self.num_layers
+        all_items = torch.arange(self.num_items, device=users.device)
+        per_item = K**(H - 1) * max(K, d)  # largest per-(user, item) intermediate
+        item_chunk = max(1, min(self.num_items, self.chunk_size // per_item))
+        user_chunk = max(1, self.chunk_size // (item_chunk * per_item))
+        out = torch.empty(users.numel(), self.num_items, device=users.device)
+        for items in all_items.split(item_chunk):
+            for rows in torch.arange(users.numel(), device=users.device).split(user_chunk):
+                user = self.user_emb(users[rows]).unsqueeze(-2)  # [b, 1, d]
+                item_vec = self.item_representation(user, items, linear_first=True)
+                out[rows[0]:rows[-1] + 1, items[0]:items[-1] + 1] = (
+                    user * item_vec).sum(dim=-1)
+        return out
+
+    def loss(self, users: Tensor, items: Tensor, labels: Tensor,
+             l2_weight: float = 1e-4) -> Tensor:
+        r"""Binary cross-entropy of the (user, item, label) batch plus
+        :math:`\lambda` times the L2 penalty of all parameters."""
+        bce = F.binary_cross_entropy_with_logits(self(users, items), labels.float())
+        if l2_weight == 0:
+            return bce
+        weights = [self.user_emb.weight, self.entity_emb.weight, self.relation_emb.weight]
+        weights += [conv.lin.weight for conv in self.convs]
+        return bce + l2_weight * l2_reg(*weights, batch_size=1)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.num_users}, {self.num_entities}, '
+                f'num_relations={self.num_relations}, embedding_dim={self.embedding_dim}, '
+                f'num_neighbors={self.num_neighbors}, num_layers={self.num_layers}, '
+                f"aggregator='{self.aggregator}')")
