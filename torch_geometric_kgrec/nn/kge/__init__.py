@@ -1,1 +1,6 @@
-__all__ = []
+from .translational import TranslationalKGEModel, kg_score_fn, margin_loss, max_norm
+from .transh import TransH, hyperplane_projection
+from .transr import TransR
+
+__all__ = ['TranslationalKGEModel', 'kg_score_fn', 'margin_loss', 'max_norm', 'TransH',
+           'hyperplane_projection', 'TransR']
