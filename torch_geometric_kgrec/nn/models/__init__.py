@@ -4,6 +4,8 @@ from .bprmf import BPRMF, Popularity
 __all__ = ['RecommenderMixin', 'mask_scores', 'BPRMF', 'Popularity']
 from .kgcn import KGCN  # noqa: E402
 __all__ += ["KGCN"]
+from .mkr import MKR  # noqa: E402
+__all__ += ["MKR"]
 from .ktup import TUP, KTUP, st_gumbel_softmax, is_recommendation_step  # noqa: E402
 from .cfkg import CFKG  # noqa: E402
 from .cke import CKE  # noqa: E402
