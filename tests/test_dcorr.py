@@ -111,7 +111,8 @@ def test_gradients_finite_and_bad_input():
         loss = soft_distance_correlation_loss(x, eps=eps)
         (g, ) = torch.autograd.grad(loss, x)
         assert torch.isfinite(g).all() and g.abs().sum() > 0
+    assert float(soft_distance_correlation_loss(x, eps=0.0)) == 0.0  # no constraint
     with pytest.raises(ValueError, match='eps'):
-        soft_distance_correlation_loss(x, eps=0.0)
+        soft_distance_correlation_loss(x, eps=1.5)
     with pytest.raises(ValueError, match=r'\[P, n\]'):
         distance_correlation_loss(torch.randn(64))

@@ -119,22 +119,25 @@ def soft_distance_correlation_loss(x: Tensor, eps: float = 0.5,
         {\sqrt{\mathrm{dVar}(\hat{\mathbf{e}}_p)\,\mathrm{dVar}(\hat{\mathbf{e}}_{p'})}}
 
     :math:`\epsilon = 1` keeps every dimension and is exactly the original distance
-    correlation loss (:func:`distance_correlation_loss`, KGIN), as the paper states.
+    correlation loss (:func:`distance_correlation_loss`, KGIN), as the paper states;
+    :math:`\epsilon = 0` removes the constraint (the loss is :obj:`0`, Sec. 5.3.3).
     For :math:`\epsilon < 1` the PCA scores (:func:`pca_project`) are used; note that
     :math:`P` vectors span at most :math:`\min(P, h)` principal axes, so fewer than
     :math:`\lceil \epsilon h \rceil` components exist when :math:`P < \epsilon h`.
 
     Args:
         x (torch.Tensor): Preference embeddings :obj:`[P, h]`.
-        eps (float, optional): Ratio :math:`\epsilon \in (0, 1]` of principal
+        eps (float, optional): Ratio :math:`\epsilon \in [0, 1]` of principal
             components kept. (default: :obj:`0.5`)
         stable_eps (float, optional): See :func:`distance_correlation_matrix`.
     """
     _check(x)
-    if not 0.0 < eps <= 1.0:
-        raise ValueError(f"'eps' must lie in (0, 1] (got {eps})")
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(f"'eps' must lie in [0, 1] (got {eps})")
     h = x.size(1)
     k = math.ceil(eps * h - 1e-9)
+    if k == 0:
+        return x.sum() * 0.0
     if k >= h:
         return distance_correlation_loss(x, stable_eps)
     z = pca_project(x, k)
