@@ -3,7 +3,7 @@ import math
 import torch
 
 from torch_geometric_kgrec.nn import BPRMF, Popularity, bpr_loss, l2_reg
-from torch_geometric_kgrec.nn.models import mask_scores
+from torch_geometric_kgrec.metrics import mask_excluded
 
 
 def test_bpr_loss_value():
@@ -36,7 +36,7 @@ def test_bprmf_scores_recommend_and_grad():
     rec = model.recommend(users, k=4, exclude_edge_index=exclude)
     assert not {1, 4} & set(rec[0].tolist())
     assert 0 not in rec[1].tolist()
-    masked = mask_scores(dense, users, exclude)
+    masked = mask_excluded(dense, users, exclude)
     assert torch.isinf(masked[0, 1]) and torch.isinf(masked[1, 0]) and torch.isfinite(masked[1, 2])
 
     loss = model.loss(users, torch.tensor([1, 2]), torch.tensor([3, 4]), reg_weight=1e-2)

@@ -1,7 +1,7 @@
-from .base import RecommenderMixin, mask_scores
+from .base import RecommenderMixin
 from .bprmf import BPRMF, Popularity
 
-__all__ = ['RecommenderMixin', 'mask_scores', 'BPRMF', 'Popularity']
+__all__ = ['RecommenderMixin', 'BPRMF', 'Popularity']
 from .kgcn import KGCN  # noqa: E402
 __all__ += ["KGCN"]
 from .mkr import MKR  # noqa: E402
@@ -10,3 +10,5 @@ from .ktup import TUP, KTUP, st_gumbel_softmax, is_recommendation_step  # noqa: 
 from .cfkg import CFKG  # noqa: E402
 from .cke import CKE  # noqa: E402
 __all__ += ['TUP', 'KTUP', 'st_gumbel_softmax', 'is_recommendation_step', 'CFKG', 'CKE']
+from .kmpn import KMPN  # noqa: E402
+__all__ += ["KMPN"]
