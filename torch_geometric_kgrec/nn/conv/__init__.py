@@ -4,3 +4,5 @@ from .cross_compress import CrossCompressUnit  # noqa: E402
 __all__ += ["CrossCompressUnit"]
 from .kgcn_conv import KGCNConv  # noqa: E402
 __all__ += ["KGCNConv"]
+from .gated_path_conv import GatedPathConv, add_inverse_relations  # noqa: E402
+__all__ += ["GatedPathConv", "add_inverse_relations"]
