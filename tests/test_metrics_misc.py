@@ -116,6 +116,12 @@ def test_alignment_uniformity_gradients_and_bad_input():
     y = torch.randn(10, 4, requires_grad=True)
     (alignment(x, y) + uniformity(x, batch_size=3)).backward()
     assert x.grad.abs().sum() > 0 and y.grad.abs().sum() > 0
+    # Gradient of uniformity equals that of the pdist reference.
+    x = torch.randn(10, 4, dtype=torch.double, requires_grad=True)
+    grad = torch.autograd.grad(uniformity(x, batch_size=3), x)[0]
+    xn = torch.nn.functional.normalize(x, dim=-1)
+    ref = torch.autograd.grad(torch.pdist(xn).pow(2).mul(-2).exp().mean().log(), x)[0]
+    assert torch.allclose(grad, ref, atol=1e-9)
     # Identical points: alignment 0, uniformity 0 (the maximum, worst).
     z = torch.ones(6, 3)
     assert float(alignment(z, z)) == pytest.approx(0.0)

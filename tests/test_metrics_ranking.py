@@ -158,6 +158,17 @@ def test_score_fn_output_not_modified():
     assert torch.equal(S, before)
 
 
+def test_expanded_scores_same_item_scores_for_all_users():
+    # A popularity-style score_fn returning an expanded (stride-0) view.
+    pop = torch.randn(40)
+    S, test, train = random_problem(4)
+    out = evaluate_ranking(lambda u: pop.unsqueeze(0).expand(u.numel(), -1), test, train,
+                           13, 40, ks=(5, ), metrics=ALL)
+    ref, _ = brute_force_ranking(pop.expand(13, 40), test.tolist(), train.tolist(), (5, ))
+    for key, value in ref.items():
+        assert out[key] == pytest.approx(value, abs=1e-6)
+
+
 @pytest.mark.parametrize('device', DEVICES)
 def test_evaluate_ranking_device(device):
     S, test, train = random_problem(5)

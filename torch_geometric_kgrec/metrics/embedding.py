@@ -57,13 +57,13 @@ def uniformity(x: Tensor, t: float = 2.0, normalize: bool = True,
         x = F.normalize(x, dim=-1)
     n = x.size(0)
     sq = x.pow(2).sum(-1)
-    col = torch.arange(n, device=x.device)
     parts = []
     for start in range(0, n - 1, batch_size):
-        xb = x[start:start + batch_size]
-        row = col[start:start + batch_size].view(-1, 1)
-        dist = (sq[start:start + batch_size].view(-1, 1) + sq.view(1, -1) -
-                2 * xb @ x.t()).clamp(min=0)
-        logits = (-t * dist).masked_fill(col.view(1, -1) <= row, float('-inf'))
-        parts.append(torch.logsumexp(logits.view(-1), dim=0))
+        end = min(start + batch_size, n)
+        # Rows [start, end) against columns >= start; pairs j <= i are masked out.
+        logits = torch.addmm(sq[start:].view(1, -1), x[start:end], x[start:].t(), alpha=-2)
+        logits = logits.add(sq[start:end].view(-1, 1)).clamp(min=0).mul(-t)
+        lower = torch.ones(end - start, n - start, dtype=torch.bool, device=x.device)
+        lower = lower.tril(diagonal=0)
+        parts.append(torch.logsumexp(logits.masked_fill(lower, float('-inf')).view(-1), dim=0))
     return torch.logsumexp(torch.stack(parts), dim=0) - math.log(n * (n - 1) / 2)

@@ -126,8 +126,6 @@ def _check_scores(scores: Tensor, batch: int, num_items: int) -> None:
                          f"(batch of users x num_items), got {list(scores.shape)}")
     if not scores.is_floating_point():
         raise ValueError(f"'score_fn' must return floating-point scores (got {scores.dtype})")
-    if torch.isnan(scores).any():
-        raise ValueError("'score_fn' returned NaN scores; ranking is undefined")
 
 
 def mask_excluded(scores: Tensor, users: Tensor, exclude_edge_index: EdgeIndexes) -> Tensor:
@@ -288,10 +286,16 @@ def evaluate_ranking(
         batch = eval_users[start:start + batch_size]
         scores = score_fn(batch)
         _check_scores(scores, batch.numel(), num_items)
-        scores = scores.to(device, copy=True)
+        scores = scores.to(device).contiguous()  # copies expanded (stride-0) views
         row, col = _gather(excl_ptr, excl_col, batch)
+        # Mask in place and restore afterwards: no copy of the [B, num_items] scores,
+        # and the caller's tensor is left unchanged.
+        saved = scores[row, col]
         scores[row, col] = float('-inf')
         values, index = scores.topk(ks[-1], dim=-1)
+        scores[row, col] = saved
+        if torch.isnan(values).any():  # topk ranks NaN above everything
+            raise ValueError("'score_fn' returned NaN scores; ranking is undefined")
         # A masked (-inf) position becomes the sentinel `num_items`, never a label:
         index = index.masked_fill(values == float('-inf'), num_items)
         row, col = _gather(test_ptr, test_col, batch)
