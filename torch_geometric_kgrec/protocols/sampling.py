@@ -161,15 +161,17 @@ def sample_distinct_non_positives(
 
     Rows that need more than half of their user's non-positive items are drawn densely
     (random keys over all items, positives pushed last, take the smallest); the others by
-    rounds of exact uniform non-positive draws that keep the first occurrence of every new
-    item. Both produce a uniformly random subset.
+    rounds of exact uniform non-positive draws, keeping the first occurrence of every item
+    not accepted before (sequential sampling without replacement, batched). Both give a
+    uniformly random subset **in uniformly random order** within the row.
 
     Returns:
-        (row, item) flat tensors, grouped by row.
+        (row, item) flat tensors, grouped by row (rows ascending).
     """
     device = index.device
     row_users = row_users.to(device).long()
-    need = num_per_row.to(device).long().clone()
+    num_per_row = num_per_row.to(device).long()
+    need = num_per_row.clone()
     num_rows = row_users.numel()
     avail = index.num_available[row_users]
     if bool((need > avail).any()):
@@ -181,41 +183,54 @@ def sample_distinct_non_positives(
     dense = need * 2 > avail
     sparse_rows = (~dense & (need > 0)).nonzero().view(-1)
 
-    accepted = torch.empty(0, dtype=torch.long, device=device)  # sorted keys row*I+item
+    def member(sorted_keys: Tensor, query: Tensor) -> Tensor:
+        pos = torch.searchsorted(sorted_keys, query).clamp_(max=sorted_keys.numel() - 1)
+        return sorted_keys[pos] == query
+
+    accepted = []  # per round: sorted accepted keys row*I+item (for membership)
+    rows_out, items_out = [], []  # per round: accepted (row, item) in draw order
     for _ in range(max_rounds):  # loop over rounds only, each vectorised over all rows
         if sparse_rows.numel() == 0:
             break
         rows = torch.repeat_interleave(sparse_rows, need[sparse_rows])
         items = index.sample_non_positive(row_users[rows], generator)
-        keys = rows * I + items
-        uniq, inv = torch.unique(keys, return_inverse=True)
-        pos = torch.arange(keys.numel(), device=device)
-        first = torch.full((uniq.numel(), ), keys.numel(), dtype=torch.long, device=device)
-        first.scatter_reduce_(0, inv, pos, reduce='amin')
-        new = (first[inv] == pos) & ~torch.isin(keys, accepted)
-        accepted = torch.sort(torch.cat([accepted, keys[new]]))[0]
-        need -= torch.bincount(rows[new], minlength=num_rows)
+        keys, perm = torch.sort(rows * I + items, stable=True)
+        new_sorted = torch.ones_like(keys, dtype=torch.bool)
+        new_sorted[1:] = keys[1:] != keys[:-1]  # first occurrence (stable sort)
+        for prev in accepted:
+            if prev.numel() > 0:
+                new_sorted &= ~member(prev, keys)
+        accepted.append(keys[new_sorted])
+        new = torch.zeros_like(new_sorted)
+        new[perm[new_sorted]] = True
+        rows_out.append(rows[new])
+        items_out.append(items[new])
+        need -= torch.bincount(rows_out[-1], minlength=num_rows)
         sparse_rows = sparse_rows[need[sparse_rows] > 0]
 
     dense_rows = (dense & (need > 0)).nonzero().view(-1)
     if sparse_rows.numel() > 0:  # unfinished after max_rounds: redo them densely
-        accepted = accepted[~torch.isin(accepted // I, sparse_rows)]
-        need[sparse_rows] = num_per_row.to(device).long()[sparse_rows]
+        for j in range(len(rows_out)):
+            keep = ~torch.isin(rows_out[j], sparse_rows)
+            rows_out[j], items_out[j] = rows_out[j][keep], items_out[j][keep]
+        need[sparse_rows] = num_per_row[sparse_rows]
         dense_rows = torch.cat([dense_rows, sparse_rows])
-    rows_out, items_out = [accepted // I], [accepted % I]
     chunk = max(1, (1 << 23) // I)
     for start in range(0, dense_rows.numel(), chunk):  # loop over memory chunks only
         rows = dense_rows[start:start + chunk]
         score = _rand((rows.numel(), I), generator, device)
         pr, pi = index.positive_rows(row_users[rows])
         score[pr, pi] = 2.0  # positives sort last
-        order = score.argsort(dim=1)
+        order = score.argsort(dim=1)  # uniform random order of the non-positives
         take = torch.arange(I, device=device).unsqueeze(0) < need[rows].unsqueeze(1)
         rows_out.append(rows.unsqueeze(1).expand(-1, I)[take])
         items_out.append(order[take])
 
+    if not rows_out:
+        empty = torch.empty(0, dtype=torch.long, device=device)
+        return empty, empty.clone()
     row, item = torch.cat(rows_out), torch.cat(items_out)
-    perm = torch.argsort(row * I + item)
+    perm = torch.sort(row, stable=True)[1]
     return row[perm], item[perm]
 
 

