@@ -150,6 +150,10 @@ def test_only_users_with_test_items_and_user_subset():
         assert out[key] == pytest.approx(value, abs=1e-6)
 
 
+    out = evaluate_ranking(score_fn, test, train, 20, 40, users=torch.tensor([17, 18]))
+    assert out['num_users'] == 0 and math.isnan(out['recall@20'])
+
+
 def test_score_fn_output_not_modified():
     S, test, train = random_problem(1)
     before = S.clone()

@@ -240,7 +240,8 @@ def evaluate_ranking(
 
     Returns:
         :obj:`{'recall@20': float, 'ndcg@20': float, ..., 'num_users': int}` with a
-        key :obj:`f'{metric}@{k}'` for every metric and :math:`k`.
+        key :obj:`f'{metric}@{k}'` for every metric and :math:`k` (NaN when no
+        user has a test item).
     """
     ks = sorted({int(k) for k in ks})
     metrics = list(metrics)
@@ -302,6 +303,8 @@ def evaluate_ranking(
         collection.update(index, torch.stack([row, col], dim=0))
 
     out = {name: float(value) for name, value in collection.compute().items()}
+    if eval_users.numel() == 0:  # e.g. an empty cold-start bucket: undefined, not 0
+        out = {name: float('nan') for name in out}
     out = {f'{m}@{k}': out[f'{m}@{k}'] for m in metrics for k in ks}
     out['num_users'] = int(eval_users.numel())
     return out
