@@ -51,6 +51,9 @@ class KGINConv(MessagePassing):
             inverse relations if the graph has them).
         num_intents (int, optional): Number of intents :math:`|\mathcal{P}|`.
             (default: :obj:`4`)
+        residual (bool, optional): Return :math:`\bar{\mathbf{e}}_{\mathcal{N}_u}
+            \odot (1 + \sum_p \beta(u, p)\mathbf{e}_p)`, the residual form of the
+            released code, instead of eq. 6. (default: :obj:`False`)
         **kwargs (optional): Additional arguments of
             :class:`torch_geometric.nn.conv.MessagePassing`.
 
@@ -65,7 +68,7 @@ class KGINConv(MessagePassing):
           user features :math:`(|U|, d)`
     """
     def __init__(self, channels: int, num_relations: int, num_intents: int = 4,
-                 **kwargs) -> None:
+                 residual: bool = False, **kwargs) -> None:
         kwargs.setdefault('aggr', 'mean')
         kwargs.setdefault('flow', 'target_to_source')  # KG convention: head <- tail
         super().__init__(**kwargs)
@@ -75,6 +78,7 @@ class KGINConv(MessagePassing):
         self.channels = channels
         self.num_relations = num_relations
         self.num_intents = num_intents
+        self.residual = residual
         self.relation_emb = Parameter(torch.empty(num_relations, channels))
         self.intent_weight = Parameter(torch.empty(num_intents, num_relations))
         self.reset_parameters()
@@ -142,6 +146,8 @@ class KGINConv(MessagePassing):
         intent = self.intent_emb()  # [P, d]
         beta = F.softmax(x_user @ intent.t(), dim=-1)  # [U, P]
         out_user = item_mean * (beta @ intent)
+        if self.residual:
+            out_user = out_user + item_mean
         return out, out_user
 
     def message(self, x_j: Tensor, edge_type: Tensor) -> Tensor:

@@ -12,3 +12,6 @@ from .cke import CKE  # noqa: E402
 __all__ += ['TUP', 'KTUP', 'st_gumbel_softmax', 'is_recommendation_step', 'CFKG', 'CKE']
 from .kmpn import KMPN  # noqa: E402
 __all__ += ["KMPN"]
+from .kgin import KGIN  # noqa: E402
+from .kgat import KGAT  # noqa: E402
+__all__ += ["KGIN", "KGAT"]
