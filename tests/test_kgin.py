@@ -316,3 +316,43 @@ def test_kgin_training_loss_decreases():
     with torch.no_grad():
         top = model.recommend(torch.arange(U), k=5)
     assert (top % 4 == (torch.arange(U) % 4).unsqueeze(1)).float().mean() > 0.9
+
+
+def test_kmpn_without_gates_and_with_relation_meta_preferences_is_kgin():
+    # CKMPN Sec. 3.2: KMPN generalises KGIN. With the gates fixed to 1 (eq. 2) and the
+    # N_m = |R| meta-preferences set to the relation embeddings (eq. 3-4 become KGIN's
+    # intents, eq. 1-2 of KGIN), KMPN computes exactly KGIN's embeddings and losses.
+    from torch_geometric_kgrec.nn.conv.gated_path_conv import GatedPathConv
+    from torch_geometric_kgrec.nn.models.kmpn import KMPN
+
+    class UngatedPathConv(GatedPathConv):
+        def edge_update(self, edge_index_i, xr, edge_type):
+            return torch.ones_like(xr[edge_index_i, edge_type])  # gamma_ij := 1
+
+        def forward(self, x, edge_index, edge_type=None, relation_emb=None):
+            if isinstance(edge_index, RelationalAdj):  # use the message-passing path
+                edge_index, edge_type = (torch.stack([edge_index.head, edge_index.tail]),
+                                         edge_index.rel)
+            return super().forward(x, edge_index, edge_type, relation_emb)
+
+    torch.manual_seed(0)
+    U, E, I, R, edge_index, edge_type, inter = random_problem(3)
+    kgin = KGIN(U, E, I, R, edge_index, edge_type, inter, embedding_dim=8, num_layers=2,
+                num_intents=3, independence_on='weight').double().eval()
+    kmpn = KMPN(U, E, I, R, edge_index, edge_type, inter, embedding_dim=8, num_layers=2,
+                num_preferences=3, num_meta_preferences=2 * R, dcorr_eps=1.0,
+                dcorr_target='logits', user_residual=False).double().eval()
+    with torch.no_grad():
+        kmpn.user_emb.weight.copy_(kgin.user_emb.weight)
+        kmpn.entity_emb.weight.copy_(kgin.entity_emb.weight)
+        kmpn.relation_emb.copy_(kgin.conv.relation_emb)
+        kmpn.user_model.meta_preference_emb.copy_(kgin.conv.relation_emb)
+        kmpn.user_model.preference_logits.copy_(kgin.conv.intent_weight)
+        gated = kmpn()
+        kmpn.convs = torch.nn.ModuleList([UngatedPathConv(8) for _ in range(2)])
+        for a, b in zip(kmpn(), kgin()):
+            torch.testing.assert_close(a, b)
+        assert not torch.allclose(gated[1], kgin()[1])  # the gates do change things
+        torch.testing.assert_close(kmpn.preference_dcorr(), kgin.independence_loss())
+        torch.testing.assert_close(kmpn.score_all(torch.arange(U)),
+                                   kgin.score_all(torch.arange(U)))
