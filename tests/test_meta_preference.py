@@ -88,3 +88,20 @@ def test_repr_and_bad_input():
         MetaPreference(8, aggr='max')
     with pytest.raises(ValueError, match='users in'):
         MetaPreference(4)(torch.randn(3, 4), torch.randn(2, 4), torch.tensor([[5], [0]]))
+
+
+def test_mean_interaction_matrix():
+    from torch_geometric_kgrec.nn.meta_preference import mean_interaction_matrix
+    ei = torch.tensor([[2, 0, 0, 1, 0], [1, 0, 2, 3, 3]])  # unsorted on purpose
+    dense = mean_interaction_matrix(ei, 4, 5).to_dense()
+    expected = torch.zeros(4, 5)
+    expected[0, [0, 2, 3]] = 1 / 3
+    expected[1, 3] = expected[2, 1] = 1.0
+    torch.testing.assert_close(dense, expected)
+    torch.manual_seed(0)
+    dropped = mean_interaction_matrix(ei, 4, 5, dropout=0.5).to_dense()
+    kept = dropped != 0
+    assert kept.sum() < 5  # some dropped (seeded), kept ones scaled by 2
+    torch.testing.assert_close(dropped[kept], 2 * expected[kept])
+    torch.testing.assert_close(mean_interaction_matrix(ei, 4, 5, 0.5, training=False)
+                               .to_dense(), expected)

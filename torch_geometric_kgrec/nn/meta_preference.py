@@ -9,6 +9,30 @@ from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.inits import glorot
 from torch_geometric.utils import is_sparse, spmm
 
+from torch_geometric_kgrec.nn.conv.relational_adj import csr_tensor
+
+
+def mean_interaction_matrix(edge_index: Tensor, num_users: int, num_items: int,
+                            dropout: float = 0.0, dtype: torch.dtype = torch.float,
+                            training: bool = True) -> Tensor:
+    r"""The row-normalised user-item matrix :math:`\mathbf{D}_u^{-1}\mathbf{A}` as a CSR
+    tensor :obj:`[num_users, num_items]` from (user, item) pairs :obj:`[2, N]`.
+    With :obj:`dropout` (the node dropout of KGIN/KMPN, applied when
+    :obj:`training`), entries are dropped with that probability and the kept ones
+    scaled by :math:`1/(1-p)`, as the released ``_sparse_dropout`` does."""
+    user, item = edge_index
+    if user.numel() > 1 and bool((user[1:] < user[:-1]).any()):
+        perm = torch.argsort(user, stable=True)
+        user, item = user[perm], item[perm]
+    deg = torch.bincount(user, minlength=num_users).clamp(min=1)
+    value = deg[user].to(dtype).reciprocal()
+    if training and dropout > 0:
+        keep = torch.rand(user.numel(), device=user.device) >= dropout
+        user, item, value = user[keep], item[keep], value[keep] / (1.0 - dropout)
+    crow = torch.zeros(num_users + 1, dtype=torch.long, device=user.device)
+    torch.cumsum(torch.bincount(user, minlength=num_users), 0, out=crow[1:])
+    return csr_tensor(crow, item, value, (num_users, num_items))
+
 
 class MetaPreference(MessagePassing):
     r"""Meta-preference user modelling from the `"Transformer-Empowered Content-Aware
@@ -123,4 +147,4 @@ class MetaPreference(MessagePassing):
                 f'num_meta_preferences={self.num_meta_preferences})')
 
 
-__all__ = ['MetaPreference']
+__all__ = ['MetaPreference', 'mean_interaction_matrix']

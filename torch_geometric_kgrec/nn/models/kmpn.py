@@ -12,7 +12,7 @@ from torch_geometric_kgrec.nn.conv.gated_path_conv import (GatedPathConv,
 from torch_geometric_kgrec.nn.conv.relational_adj import RelationalAdj
 from torch_geometric_kgrec.nn.dcorr import soft_distance_correlation_loss
 from torch_geometric_kgrec.nn.losses import bpr_loss, l2_reg
-from torch_geometric_kgrec.nn.meta_preference import MetaPreference
+from torch_geometric_kgrec.nn.meta_preference import MetaPreference, mean_interaction_matrix
 from torch_geometric_kgrec.nn.models.base import RecommenderMixin
 from torch_geometric_kgrec.nn.models.propagation_cache import PropagationCacheMixin
 from torch_geometric_kgrec.nn.readout import layer_sum
@@ -42,7 +42,9 @@ class KMPN(PropagationCacheMixin, RecommenderMixin, Module):
     Like the released code (KGIN's), every hop's outputs go through message dropout
     and L2 normalisation before the layer sum, relation embeddings and
     (meta-)preferences are shared by all hops, the user attention uses the current
-    hop's user embedding, and node dropout drops KG triples and interactions.
+    hop's user embedding, users average their items (:math:`\mathbf{D}_u^{-1}\mathbf{A}`;
+    eq. 5 sums, a per-user scale that the normalisation removes), and node dropout
+    drops KG triples and interactions (kept interactions scaled by :math:`1/(1-p)`).
 
     Args:
         num_users (int): Number of users.
@@ -143,9 +145,9 @@ class KMPN(PropagationCacheMixin, RecommenderMixin, Module):
         self.entity_emb = Embedding(num_entities, embedding_dim)
         self.relation_emb = Parameter(torch.empty(2 * num_relations, embedding_dim))
         self.convs = ModuleList([GatedPathConv(embedding_dim) for _ in range(num_layers)])
+        # the mean over the items is in the values of the D^-1 A interaction matrix
         self.user_model = MetaPreference(embedding_dim, num_preferences,
-                                         num_meta_preferences, aggr='mean',
-                                         residual=user_residual)
+                                         num_meta_preferences, residual=user_residual)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -169,11 +171,13 @@ class KMPN(PropagationCacheMixin, RecommenderMixin, Module):
     def forward(self) -> Tuple[Tensor, Tensor]:
         r"""Final (layer-summed) user and entity embeddings, :obj:`[U, h]` and
         :obj:`[|V|, h]`. Node and message dropout apply in training mode."""
-        adj, ui = self.relational_adj(), self.interaction_edge_index
+        adj = self.relational_adj()
         if self.training and self.node_dropout > 0:
             adj = adj.sample(self.node_dropout)
-            ui = ui[:, torch.rand(ui.size(1), device=ui.device) >= self.node_dropout]
         x, x_user = self.entity_emb.weight, self.user_emb.weight
+        ui = mean_interaction_matrix(self.interaction_edge_index, self.num_users,
+                                     self.num_items, self.node_dropout, x.dtype,
+                                     self.training)
         xs, us = [x], [x_user]
         for conv in self.convs:
             x_new = conv(x, adj, relation_emb=self.relation_emb)
