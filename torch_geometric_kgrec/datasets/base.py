@@ -82,7 +82,7 @@ class KGRecDataset(InMemoryDataset):
             if not osp.isdir(raw_dir):
                 raise FileNotFoundError(f'{type(self).__name__}: raw_dir {raw_dir!r} is '
                                         'not a folder')
-        else:
+        elif self.subdir and self._required_files():
             raw_dir = local_raw_dir(self.subdir, self._required_files())
         self._local_raw_dir = raw_dir
         if root is None:

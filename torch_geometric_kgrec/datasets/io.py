@@ -265,6 +265,10 @@ def _fast_parse(path: str, text: str, dtypes: Sequence[str], sep: Optional[str],
     if not text.strip() or (header > 0 and not text.split('\n', header)[-1].strip()):
         return Table(path, [np.empty(0, dtype=_DTYPES[dt]) for dt in dtypes],
                      np.empty(0, dtype=np.int64), names)
+    if sep is not None and len(sep) > 1:  # loadtxt takes one-character delimiters
+        if '\t' in text:
+            return None
+        text, sep = text.replace(sep, '\t'), '\t'
     if len(set(dtypes)) == 1:
         dtype = _DTYPES[dtypes[0]]
     else:
