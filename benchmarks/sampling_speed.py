@@ -86,6 +86,8 @@ def main() -> None:
     p.add_argument('--num-neighbors', type=int, default=4, help='K of the KG sampler')
     p.add_argument('--num-negatives-sampled', type=int, default=999,
                    help='N of the sampled-ranking protocol (MeKB-Rec)')
+    p.add_argument('--batch-size', type=int, default=1024,
+                   help='also time the epoch drawn batch by batch, as a training loop does')
     p.add_argument('--sampled-rows', type=int, default=10_000,
                    help='held-out positives for the sampled-ranking timing')
     args = p.parse_args()
@@ -151,6 +153,13 @@ def main() -> None:
     build = time.perf_counter() - t
     report('reciprocal-ratio negatives (1 per positive)', users.numel(),
            timeit(lambda: recip.sample(users, 1, generator=gen), args.epochs, device), build)
+
+    batches = users[torch.randperm(users.numel(), generator=torch.Generator().manual_seed(
+        args.seed)).to(device)].split(args.batch_size)
+    for name, sampler in (('uniform', uniform), ('reciprocal-ratio', recip)):
+        report(f'{name} negatives, batches of {args.batch_size}', users.numel(),
+               timeit(lambda: [sampler.sample(b, 1, generator=gen) for b in batches],
+                      args.epochs, device))
 
     t = time.perf_counter()
     kg = KGNeighborSampler(kg_index.to(device), kg_type.to(device), num_entities,

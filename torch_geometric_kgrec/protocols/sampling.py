@@ -97,6 +97,12 @@ class PositiveIndex:
         # Keyed by user it stays globally sorted, which gives exact inversion sampling.
         rank = torch.arange(self.keys.numel(), device=self.keys.device) - self.ptr[self.users]
         self._skip_keys = self.users * self.num_items + (self.items - rank)
+        # int32 search arrays when u * I + i fits: half the memory traffic per lookup
+        small = self.num_users * self.num_items < 2**31 - 1
+        self._key_dtype = torch.int32 if small else torch.long
+        self._keys_search = self.keys.to(self._key_dtype)
+        self._skip_search = self._skip_keys.to(self._key_dtype)
+        self._any_full = bool((self.deg >= self.num_items).any())
 
     @property
     def device(self) -> torch.device:
@@ -109,17 +115,17 @@ class PositiveIndex:
 
     def contains(self, users: Tensor, items: Tensor) -> Tensor:
         r"""Boolean mask: is :obj:`(users[j], items[j])` a positive?"""
-        query = users.long() * self.num_items + items.long()
+        query = (users.long() * self.num_items + items.long()).to(self._key_dtype)
         if self.keys.numel() == 0:
             return torch.zeros_like(query, dtype=torch.bool)
-        pos = torch.searchsorted(self.keys, query).clamp_(max=self.keys.numel() - 1)
-        return self.keys[pos] == query
+        pos = torch.searchsorted(self._keys_search, query)
+        return self._keys_search[pos.clamp_(max=self.keys.numel() - 1)] == query
 
     def kth_non_positive(self, users: Tensor, rank: Tensor) -> Tensor:
         r"""The :obj:`rank`-th (0-based) non-positive item of each user, in item order:
         :math:`x = r + |\{k : p_k - k \le r\}|`."""
-        query = users * self.num_items + rank
-        below = torch.searchsorted(self._skip_keys, query, right=True) - self.ptr[users]
+        query = (users * self.num_items + rank).to(self._key_dtype)
+        below = torch.searchsorted(self._skip_search, query, right=True) - self.ptr[users]
         return rank + below
 
     def sample_non_positive(self, users: Tensor,
@@ -139,6 +145,8 @@ class PositiveIndex:
         return row, self.items[start + offset]
 
     def guard_full_users(self, users: Tensor) -> None:
+        if not self._any_full:
+            return
         full = self.num_available[users] <= 0
         if bool(full.any()):
             bad = users[full].unique()
