@@ -41,9 +41,9 @@ def read_item_entity_map(path: str) -> Tuple[np.ndarray, np.ndarray]:
         if first.size != col.size:
             r = int(np.setdiff1d(np.arange(col.size), first)[0])
             f = int(np.flatnonzero(col == col[r])[0])
-            raise t.error(int(keep[r]), f'{what} {col[r]!r} is already mapped on line '
-                          f'{t.line_of(int(keep[f]))} (to {other[f]!r}, here to '
-                          f'{other[r]!r})')
+            raise t.error(int(keep[r]), f'{what} {col[r]} is already mapped on line '
+                          f'{t.line_of(int(keep[f]))} (to {other[f]}, here to '
+                          f'{other[r]})')
     return items, ents
 
 
