@@ -33,6 +33,19 @@ def csr_tensor(crow: Tensor, col: Tensor, value: Tensor, size) -> Tensor:
         return torch.sparse_csr_tensor(crow, col, value, size, check_invariants=False)
 
 
+class _CSRMatmul(torch.autograd.Function):
+    r""":math:`\mathbf{A}\mathbf{X}` whose backward uses a precomputed CSR
+    :math:`\mathbf{A}^{\top}` (PyTorch would transpose, i.e. sort, at every call)."""
+    @staticmethod
+    def forward(ctx, x: Tensor, a: Tensor, a_t: Tensor) -> Tensor:
+        ctx.a_t = a_t
+        return a @ x
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return ctx.a_t @ grad, None, None
+
+
 class RelationalAdj:
     r"""KG triples :math:`(h, r, t)` sorted by (head, relation, tail) and grouped by their
     (head, relation) pair; every head aggregates the mean over its triples.
@@ -53,15 +66,20 @@ class RelationalAdj:
         pair_head, pair_rel (torch.Tensor): Head and relation of every pair, :obj:`[P]`.
         num_nodes (int), num_relations (int).
         perm (torch.Tensor): Sorted position -> index of the triple in the input.
+        tail_order (torch.Tensor): The triples' positions sorted by tail (for the
+            transposed matrix used in the backward pass).
     """
     def __init__(self, head: Tensor, rel: Tensor, tail: Tensor, pair: Tensor,
                  pair_head: Tensor, pair_rel: Tensor, num_nodes: int, num_relations: int,
-                 perm: Optional[Tensor] = None) -> None:
+                 perm: Optional[Tensor] = None,
+                 tail_order: Optional[Tensor] = None) -> None:
         self.head, self.rel, self.tail, self.pair = head, rel, tail, pair
         self.pair_head, self.pair_rel = pair_head, pair_rel
         self.num_nodes, self.num_relations = num_nodes, num_relations
         self.perm = perm
+        self.tail_order = tail_order
         self._csr: Optional[Tensor] = None
+        self._csr_t: Optional[Tensor] = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -86,9 +104,12 @@ class RelationalAdj:
         head, tail = edge_index
         # Two stable sorts give the lexicographic (head, relation, tail) order without
         # forming a key that could overflow int64 on huge graphs.
-        perm = torch.argsort(tail, stable=True)
-        perm = perm[torch.argsort(head[perm] * num_relations + edge_type[perm],
-                                  stable=True)]
+        by_tail = torch.argsort(tail, stable=True)
+        perm = by_tail[torch.argsort(head[by_tail] * num_relations + edge_type[by_tail],
+                                     stable=True)]
+        position = torch.empty_like(perm)
+        position[perm] = torch.arange(perm.numel(), device=perm.device)
+        tail_order = position[by_tail]  # positions in the new order, sorted by tail
         head, rel, tail = head[perm], edge_type[perm], tail[perm]
         key = head * num_relations + rel
         new = torch.ones_like(key, dtype=torch.bool)
@@ -96,7 +117,7 @@ class RelationalAdj:
             new[1:] = key[1:] != key[:-1]
         pair = torch.cumsum(new, 0) - 1
         return cls(head, rel, tail, pair, head[new], rel[new], num_nodes, num_relations,
-                   perm)
+                   perm, tail_order)
 
     @property
     def num_edges(self) -> int:
@@ -117,16 +138,22 @@ class RelationalAdj:
         keep = torch.rand(self.num_edges, generator=generator,
                           device=self.head.device) >= p
         perm = self.perm[keep] if self.perm is not None else None
+        tail_order = None
+        if self.tail_order is not None:  # stays sorted by tail: renumber, no sort
+            renumber = torch.cumsum(keep, 0) - 1
+            kept = self.tail_order[keep[self.tail_order]]
+            tail_order = renumber[kept]
         return RelationalAdj(self.head[keep], self.rel[keep], self.tail[keep],
                              self.pair[keep], self.pair_head, self.pair_rel,
-                             self.num_nodes, self.num_relations, perm)
+                             self.num_nodes, self.num_relations, perm, tail_order)
 
     def apply(self, fn: Callable[[Tensor], Tensor]) -> 'RelationalAdj':
         r"""Apply :obj:`fn` (e.g. a device move) to every tensor."""
         return RelationalAdj(fn(self.head), fn(self.rel), fn(self.tail), fn(self.pair),
                              fn(self.pair_head), fn(self.pair_rel), self.num_nodes,
                              self.num_relations,
-                             fn(self.perm) if self.perm is not None else None)
+                             fn(self.perm) if self.perm is not None else None,
+                             fn(self.tail_order) if self.tail_order is not None else None)
 
     def to(self, device) -> 'RelationalAdj':
         return self.apply(lambda t: t.to(device))
@@ -149,6 +176,30 @@ class RelationalAdj:
                                    (self.num_pairs, self.num_nodes))
         return self._csr
 
+    def csr_t(self, dtype: torch.dtype = torch.float) -> Tensor:
+        r"""The transposed :obj:`[num_nodes, P]` CSR matrix :math:`\mathbf{A}^{\top}`
+        (cached)."""
+        if self._csr_t is None or self._csr_t.dtype != dtype:
+            if self.tail_order is None:
+                self.tail_order = torch.argsort(self.tail, stable=True)
+            order = self.tail_order
+            deg = self.degree().clamp_(min=1).to(dtype)
+            crow = torch.zeros(self.num_nodes + 1, dtype=torch.long,
+                               device=self.head.device)
+            torch.cumsum(torch.bincount(self.tail, minlength=self.num_nodes), 0,
+                         out=crow[1:])
+            self._csr_t = csr_tensor(crow, self.pair[order],
+                                     deg[self.head[order]].reciprocal(),
+                                     (self.num_nodes, self.num_pairs))
+        return self._csr_t
+
+    def matmul(self, x: Tensor) -> Tensor:
+        r""":math:`\mathbf{A}\mathbf{X}`, :obj:`[P, d]`: the degree-normalised sum of
+        the tails of every (head, relation) pair; differentiable in :obj:`x`."""
+        if x.requires_grad and torch.is_grad_enabled():
+            return _CSRMatmul.apply(x, self.csr(x.dtype), self.csr_t(x.dtype))
+        return self.csr(x.dtype) @ x
+
     def propagate(self, x: Tensor, rel_emb: Tensor,
                   pair_weight: Optional[Tensor] = None) -> Tensor:
         r""":math:`\mathbf{o}_h = \frac{1}{|\mathcal{N}_h|}\sum_{(h,r,t)}
@@ -166,7 +217,7 @@ class RelationalAdj:
         if rel_emb.size(0) != self.num_relations or rel_emb.size(-1) != x.size(-1):
             raise ValueError(f"'rel_emb' must have shape [{self.num_relations}, "
                              f"{x.size(-1)}] (got {list(rel_emb.shape)})")
-        agg = self.csr(x.dtype) @ x  # [P, d]: sum over the tails of each pair
+        agg = self.matmul(x)  # [P, d]: mean-weighted sum over the tails of each pair
         msg = agg * rel_emb[self.pair_rel]
         if pair_weight is not None:
             msg = msg * pair_weight.view(-1, 1)
