@@ -27,7 +27,7 @@ from torch_geometric_kgrec.benchmark import (aggregate, base_parser, format_tabl
                                              load_dataset, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.metrics import ctr_metrics, evaluate_ranking
-from torch_geometric_kgrec.nn import MKR
+from torch_geometric_kgrec.nn import MKR, Popularity
 from torch_geometric_kgrec.protocols import ctr_split
 from torch_geometric_kgrec.train import peak_memory_mb, run_training, seed_everything
 
@@ -116,7 +116,7 @@ def main() -> None:
           f't={args.kge_interval} schedule={args.schedule}; KGE on {triples.size(1)} of '
           f'{kg.edge_index.size(1)} triples (heads that are items)')
 
-    rows, timing, eval_seconds, histories = [], [], [], []
+    rows, timing, eval_seconds, histories, pop_rows = [], [], [], [], []
     for seed in range(args.seed, args.seed + args.seeds):
         seed_everything(seed)
         split = ctr_split(data, seed=seed)
@@ -124,6 +124,11 @@ def main() -> None:
                                                               split.test))
         y_train, y_val, y_test = (s.label.to(device) for s in (split.train, split.val,
                                                                split.test))
+        # context: item popularity (training positives) as the score; AUC only, its
+        # scale has no 0.5 threshold
+        pop = Popularity(num_items, train[:, y_train == 1]).to(device)
+        pop_rows.append({'auc': ctr_metrics(pop.count[test[1]] / pop.count.max().clamp(min=1),
+                                            y_test)['auc']})
         model = MKR(num_users, num_items, num_entities, num_relations, embedding_dim=args.dim,
                     num_low_layers=args.L, num_high_layers=args.H, predictor=args.predictor,
                     variant=args.variant).to(device)
@@ -205,6 +210,9 @@ def main() -> None:
                                                 metrics=('precision', 'recall', 'ndcg'),
                                                 batch_size=1024, users=users, device=device))
             eval_seconds.append(time.perf_counter() - t0)
+            pop_rows[-1].update(evaluate_ranking(
+                pop.score_all, test_pos, train[:, y_train == 1], num_users, num_items, ks=KS,
+                metrics=('precision', 'recall', 'ndcg'), users=users, device=device))
         rows.append(metrics)
         timing.append(result.seconds_per_epoch)
         histories.append(result.history)
@@ -221,13 +229,14 @@ def main() -> None:
         'seconds_per_epoch': sum(timing) / len(timing),
         'ranking_seconds': (sum(eval_seconds) / len(eval_seconds)) if eval_seconds else None,
         'history': histories,
-    }}
+    }, 'Popularity': {'per_seed': pop_rows, 'mean_std': aggregate(pop_rows)}}
     seeds = f'seeds {args.seed}..{args.seed + args.seeds - 1}'
     print(f'\n{args.dataset} — {PROTOCOL}; {seeds}')
     paper_rows = {name: paper[name]} if name in paper else None
-    print(format_table({name: results[name]['mean_std']}, CTR_COLUMNS, paper_rows))
+    tables = {n: r['mean_std'] for n, r in results.items()}
+    print(format_table(tables, CTR_COLUMNS, paper_rows))
     if not args.no_ranking:
-        print(format_table({name: results[name]['mean_std']}, RANK_COLUMNS))
+        print(format_table(tables, RANK_COLUMNS))
         print('paper top-K (Precision/Recall@K): only plotted in Figures 4-5, not legible')
     print('paper: Wang et al. (WWW 2019) Table 2, mean of 3 runs'
           + (f"; note: {NOTES[args.dataset]}" if args.dataset in NOTES else ''))
