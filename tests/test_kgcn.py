@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -110,6 +112,29 @@ def test_loss_value_and_gradients():
     model.loss(users, items, labels, l2_weight=0).backward()
     for name, p in model.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_adam_weight_decay_equals_l2_term():
+    # The benchmark trains with Adam(weight_decay=l2) on l2_parameters() instead of the
+    # L2 term in the loss: the same gradients, hence the same trajectory.
+    m1 = small_model('concat', layers=2)
+    m2 = copy.deepcopy(m1)
+    decay = m2.l2_parameters()
+    rest = [p for p in m2.parameters() if all(p is not q for q in decay)]
+    opt1 = torch.optim.Adam(m1.parameters(), lr=0.05)
+    opt2 = torch.optim.Adam([{'params': decay, 'weight_decay': 0.1}, {'params': rest}],
+                            lr=0.05)
+    users, items = torch.tensor([0, 1, 2, 2]), torch.tensor([3, 4, 5, 0])
+    labels = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    for _ in range(3):
+        opt1.zero_grad()
+        m1.loss(users, items, labels, l2_weight=0.1).backward()
+        opt1.step()
+        opt2.zero_grad()
+        m2.loss(users, items, labels, l2_weight=0).backward()
+        opt2.step()
+    for (name, p1), p2 in zip(m1.named_parameters(), m2.parameters()):
+        assert torch.allclose(p1, p2, atol=1e-5), name
 
 
 def test_repr_and_errors():

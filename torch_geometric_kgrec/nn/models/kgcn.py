@@ -207,9 +207,17 @@ class KGCN(RecommenderMixin, Module):
         bce = F.binary_cross_entropy_with_logits(self(users, items), labels.float())
         if l2_weight == 0:
             return bce
-        weights = [self.user_emb.weight, self.entity_emb.weight, self.relation_emb.weight]
-        weights += [conv.lin.weight for conv in self.convs]
-        return bce + l2_weight * l2_reg(*weights, batch_size=1)
+        return bce + l2_weight * l2_reg(*self.l2_parameters(), batch_size=1)
+
+    def l2_parameters(self) -> List[Tensor]:
+        r"""The parameters under the L2 penalty: the user, entity and relation tables
+        and the layers' weight matrices (not the biases), as in the reference code.
+        Since :math:`\nabla \frac{\lambda}{2}\|\Theta\|^2 = \lambda \Theta`, training
+        with :obj:`loss(..., l2_weight=0)` and :class:`torch.optim.Adam` with
+        :obj:`weight_decay=λ` on exactly these parameters is the same optimisation,
+        without a pass over the whole tables in the loss."""
+        return [self.user_emb.weight, self.entity_emb.weight, self.relation_emb.weight
+                ] + [conv.lin.weight for conv in self.convs]
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.num_users}, {self.num_entities}, '
