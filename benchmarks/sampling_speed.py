@@ -90,7 +90,12 @@ def main() -> None:
                    help='also time the epoch drawn batch by batch, as a training loop does')
     p.add_argument('--sampled-rows', type=int, default=10_000,
                    help='held-out positives for the sampled-ranking timing')
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch.set_num_threads (default: torch default); on a busy shared '
+                   'machine 1 thread avoids OpenMP oversubscription stalls')
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
 

@@ -103,15 +103,13 @@ class PositiveIndex:
         self._keys_search = self.keys.to(self._key_dtype)
         self._skip_search = self._skip_keys.to(self._key_dtype)
         self._any_full = bool((self.deg >= self.num_items).any())
+        #: number of non-positive items of every user, :obj:`[U]`
+        self.num_available = self.num_items - self.deg
 
     @property
     def device(self) -> torch.device:
         return self.keys.device
 
-    @property
-    def num_available(self) -> Tensor:
-        r"""Number of non-positive items of every user, shape :obj:`[U]`."""
-        return self.num_items - self.deg
 
     def contains(self, users: Tensor, items: Tensor) -> Tensor:
         r"""Boolean mask: is :obj:`(users[j], items[j])` a positive?"""
