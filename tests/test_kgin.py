@@ -372,3 +372,19 @@ def test_relational_adj_backward_uses_exact_transpose():
         x = torch.randn(N, 3, dtype=torch.double, requires_grad=True)
         assert torch.autograd.gradcheck(lambda x, rel, gate: a.propagate(x, rel, gate),
                                         (x, rel, gate))
+
+
+def test_kgin_loss_with_several_negatives():
+    torch.manual_seed(0)
+    U, E, I, R, edge_index, edge_type, inter = random_problem(5)
+    model = KGIN(U, E, I, R, edge_index, edge_type, inter, embedding_dim=8,
+                 ind_weight=0.0).eval()
+    users, pos = inter[:, :6]
+    neg = torch.randint(0, I, (6, 3))
+    with torch.no_grad():
+        loss = model.loss(users, pos, neg)
+        u_all, e_all = model.propagate()
+        u, i, j = u_all[users], e_all[pos], e_all[neg]
+        ref = -F.logsigmoid((u * i).sum(-1, keepdim=True) - (u[:, None] * j).sum(-1)).mean()
+        ref = ref + 1e-5 * (u.pow(2).sum() + i.pow(2).sum() + j.pow(2).sum()) / 12
+        torch.testing.assert_close(loss, ref)

@@ -232,12 +232,14 @@ class KGAT(PropagationCacheMixin, RecommenderMixin, Module):
 
     # ----------------------------------------------------------------- losses
     def loss(self, users: Tensor, pos_items: Tensor, neg_items: Tensor) -> Tensor:
-        r"""The CF loss (eq. 13) with L2 on the batch's final embeddings."""
+        r"""The CF loss (eq. 13) with L2 on the batch's final embeddings;
+        :obj:`neg_items` is :obj:`[B]` or :obj:`[B, N]`."""
         out = self.propagate()
         u = out[users + self.num_entities]
         i, j = out[pos_items], out[neg_items]
-        rec = bpr_loss((u * i).sum(-1), (u * j).sum(-1))
-        reg = l2_reg(u, i, j)
+        rec = bpr_loss((u * i).sum(-1), (u.unsqueeze(-2) * j).sum(-1) if j.dim() == 3
+                       else (u * j).sum(-1))
+        reg = l2_reg(u, i, j, batch_size=users.numel())
         self.last_losses = {'cf': rec.detach(), 'cf_l2': reg.detach()}
         return rec + self.reg_weight * reg
 

@@ -250,11 +250,13 @@ class KGIN(PropagationCacheMixin, RecommenderMixin, Module):
 
     def loss(self, users: Tensor, pos_items: Tensor, neg_items: Tensor) -> Tensor:
         r"""BPR + :math:`\lambda_1` L2 on the batch's final embeddings +
-        :math:`\lambda_2` independence loss (eq. 14); propagates the whole graph."""
+        :math:`\lambda_2` independence loss (eq. 14); propagates the whole graph.
+        :obj:`neg_items` is :obj:`[B]` or :obj:`[B, N]` (N negatives per positive)."""
         user_out, entity_out = self.propagate()
         u, i, j = user_out[users], entity_out[pos_items], entity_out[neg_items]
-        rec = bpr_loss((u * i).sum(-1), (u * j).sum(-1))
-        reg = l2_reg(u, i, j)
+        rec = bpr_loss((u * i).sum(-1), (u.unsqueeze(-2) * j).sum(-1) if j.dim() == 3
+                       else (u * j).sum(-1))
+        reg = l2_reg(u, i, j, batch_size=users.numel())
         ind = self.independence_loss() if self.ind_weight > 0 else u.new_zeros(())
         self.last_losses = {'bpr': rec.detach(), 'l2': reg.detach(), 'ind': ind.detach()}
         return rec + self.reg_weight * reg + self.ind_weight * ind
