@@ -388,3 +388,19 @@ def test_kgin_loss_with_several_negatives():
         ref = -F.logsigmoid((u * i).sum(-1, keepdim=True) - (u[:, None] * j).sum(-1)).mean()
         ref = ref + 1e-5 * (u.pow(2).sum() + i.pow(2).sum() + j.pow(2).sum()) / 12
         torch.testing.assert_close(loss, ref)
+
+
+def test_kgin_conv_sparse_adjacency_input():
+    torch.manual_seed(6)
+    N, R = 12, 3
+    edge_index = torch.randint(0, N, (2, 30)).unique(dim=1)  # one relation per pair
+    edge_type = torch.randint(0, R, (edge_index.size(1), ))
+    conv = KGINConv(4, R)
+    x, xu = torch.randn(N, 4), torch.randn(2, 4)
+    ui = torch.tensor([[0, 1], [2, 3]])
+    ref, _ = conv(x, xu, edge_index, edge_type, ui)
+    adj = torch.sparse_coo_tensor(edge_index, edge_type, (N, N)).coalesce()
+    out, _ = conv(x, xu, adj, None, ui)
+    torch.testing.assert_close(out, ref)
+    with pytest.raises(ValueError, match='values of the sparse'):
+        conv(x, xu, adj, edge_type, ui)

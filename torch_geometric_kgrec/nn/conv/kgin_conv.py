@@ -7,7 +7,7 @@ from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.inits import glorot
-from torch_geometric.utils import is_torch_sparse_tensor, scatter
+from torch_geometric.utils import is_sparse, is_torch_sparse_tensor, scatter, to_edge_index
 
 from torch_geometric_kgrec.nn.conv.relational_adj import RelationalAdj
 
@@ -60,7 +60,9 @@ class KGINConv(MessagePassing):
     Shapes:
         - **input:**
           entity features :math:`(|\mathcal{V}|, d)`, user features :math:`(|U|, d)`,
-          KG edge indices :math:`(2, |E|)` (head -> tail) or a :class:`RelationalAdj`,
+          KG edge indices :math:`(2, |E|)` (head -> tail), a sparse
+          :math:`(|\mathcal{V}|, |\mathcal{V}|)` adjacency (rows = heads, values =
+          relation ids, one relation per (head, tail) pair) or a :class:`RelationalAdj`,
           edge types :math:`(|E|)`, interactions :math:`(2, |\mathcal{O}^+|)`
           (user, item) or a sparse :math:`(|U|, I)` matrix whose rows already average
           (e.g. :math:`\mathbf{D}_u^{-1}\mathbf{A}`)
@@ -115,6 +117,12 @@ class KGINConv(MessagePassing):
                                  f"relations, the layer {self.num_relations}")
             out = edge_index.propagate(x, self.relation_emb)
         else:
+            if is_sparse(edge_index):  # [N, N] adjacency, values = relation ids
+                if edge_type is not None:
+                    raise ValueError("pass the relation ids as the values of the sparse "
+                                     "adjacency, not as 'edge_type'")
+                edge_index, values = to_edge_index(edge_index)
+                edge_type = values.long()
             if edge_type is None:
                 raise ValueError("'edge_type' is required with a tensor 'edge_index'")
             if edge_index.dim() != 2 or edge_index.size(0) != 2:
