@@ -14,6 +14,7 @@ from torch_geometric_kgrec.nn.losses import bpr_loss, l2_reg
 from torch_geometric_kgrec.nn.models.base import RecommenderMixin
 from torch_geometric_kgrec.nn.models.kgin import check_kg_inputs
 from torch_geometric_kgrec.nn.models.propagation_cache import PropagationCacheMixin
+from torch_geometric_kgrec.protocols.kg_corruption import KGCorruptionSampler
 
 
 class KGAT(PropagationCacheMixin, RecommenderMixin, Module):
@@ -283,19 +284,16 @@ class KGAT(PropagationCacheMixin, RecommenderMixin, Module):
         Returns:
             :obj:`(head, rel, pos_tail, neg_tail)`, on the model's device.
         """
-        from torch_geometric_kgrec.protocols.kg_corruption import KGCorruptionSampler
-        if self._kg_sampler is None:
-            self._kg_sampler = KGCorruptionSampler(self.ckg_edge_index.cpu(),
-                                                   self.ckg_edge_type.cpu(), self.num_nodes,
-                                                   self.num_ckg_relations)
-        num_edges = self.ckg_edge_type.numel()
-        idx = torch.randint(num_edges, (batch_size, ), generator=generator)
-        head = self.ckg_edge_index[0].cpu()[idx]
-        rel = self.ckg_edge_type.cpu()[idx]
-        tail = self.ckg_edge_index[1].cpu()[idx]
+        if self._kg_sampler is None:  # built once, on the CPU (where sampling runs)
+            ei, et = self.ckg_edge_index.cpu(), self.ckg_edge_type.cpu()
+            self._kg_sampler = (KGCorruptionSampler(ei, et, self.num_nodes,
+                                                    self.num_ckg_relations), ei, et)
+        sampler, ei, et = self._kg_sampler
+        idx = torch.randint(et.numel(), (batch_size, ), generator=generator)
+        head, rel, tail = ei[0, idx], et[idx], ei[1, idx]
         neg = torch.randint(self.num_nodes, (batch_size, ), generator=generator)
         for _ in range(10):
-            bad = self._kg_sampler.is_known(head, rel, neg)
+            bad = sampler.is_known(head, rel, neg)
             if not bool(bad.any()):
                 break
             neg[bad] = torch.randint(self.num_nodes, (int(bad.sum()), ), generator=generator)
