@@ -110,7 +110,6 @@ class PositiveIndex:
     def device(self) -> torch.device:
         return self.keys.device
 
-
     def contains(self, users: Tensor, items: Tensor) -> Tensor:
         r"""Boolean mask: is :obj:`(users[j], items[j])` a positive?"""
         query = (users.long() * self.num_items + items.long()).to(self._key_dtype)
@@ -260,6 +259,8 @@ class _NegativeSampler:
 
     def is_positive(self, users: Tensor, items: Tensor) -> Tensor:
         r"""Boolean mask: is :obj:`(users[j], items[j])` one of the sampler's positives?"""
+        _check_range(users, self.num_users, 'user', 'users')
+        _check_range(items, self.num_items, 'item', 'items')
         return self.index.contains(users.to(self.index.device), items.to(self.index.device))
 
     def __repr__(self) -> str:
@@ -280,6 +281,9 @@ class UniformNegativeSampler(_NegativeSampler):
     :math:`p_0 < p_1 < \dots` of :math:`u`, one :func:`torch.searchsorted` over the keys
     :math:`u \cdot I + (p_k - k)`. Negatives of one user are drawn independently (with
     replacement across the :obj:`num_negatives` columns).
+
+    Speed: one call for a whole epoch (:obj:`sampler.sample(train_edge_index[0])`, then
+    slice per batch) beats one call per mini-batch; see ``benchmarks/sampling_speed.py``.
 
     Args:
         pos_edge_index (torch.Tensor): Training (user, item) positives, :obj:`[2, N]`.
