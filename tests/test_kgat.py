@@ -268,3 +268,17 @@ def test_kgat_training_loss_decreases():
     with torch.no_grad():
         top = model.recommend(torch.arange(U), k=5)
     assert (top % 4 == (torch.arange(U) % 4).unsqueeze(1)).float().mean() > 0.9
+
+
+def test_kgat_load_pretrained_bprmf():
+    from torch_geometric_kgrec.nn.models import BPRMF
+    U, E, I, R, edge_index, edge_type, inter = random_problem(3)
+    model = KGAT(U, E, I, R, edge_index, edge_type, inter, embedding_dim=8, layer_dims=(4, ))
+    mf = BPRMF(U, I, 8)
+    before = model.kge.node_emb.weight[I:E].clone()
+    model.load_pretrained(mf.user_emb.weight, mf.item_emb.weight)
+    w = model.kge.node_emb.weight
+    assert torch.equal(w[:I], mf.item_emb.weight) and torch.equal(w[E:], mf.user_emb.weight)
+    assert torch.equal(w[I:E], before)
+    with pytest.raises(ValueError, match='shapes'):
+        model.load_pretrained(mf.item_emb.weight, mf.user_emb.weight)

@@ -67,9 +67,13 @@ class KGAT(PropagationCacheMixin, RecommenderMixin, Module):
             model.update_attention()
         scores = model.score_all(users)                   # [B, num_items]
 
-    (KGAT's released config: Adam, :obj:`lr=1e-4` on Amazon-Book / 1e-4 - 1e-3,
-    CF batch 1024, KG batch 2048, layer sizes :obj:`[64, 32, 16]`, message dropout
-    0.1, :math:`\lambda = 10^{-5}`.)
+    KGAT's released configuration (Amazon-Book): embedding size 64, layer sizes
+    :obj:`[64, 32, 16]`, message dropout 0.1, :math:`\lambda = \lambda_{KG} = 10^{-5}`,
+    Adam with :obj:`lr=1e-4` (one optimiser per loss in the TensorFlow code), CF batch
+    1024; the KG phase of an epoch has as many steps as the CF phase, with batch size
+    :math:`|\mathcal{T}_{CKG}| / \#\text{CF steps}` (the PyTorch port uses 2048-triple
+    batches over all triples instead). Embeddings may be initialised from a trained
+    BPRMF (CKMPN's setting) with :meth:`load_pretrained`.
 
     Args:
         num_users (int): Number of users.
@@ -170,6 +174,21 @@ class KGAT(PropagationCacheMixin, RecommenderMixin, Module):
         if key in state_dict:  # the buffer is empty until the first update
             self.attention_weight = self.attention_weight.new_empty(state_dict[key].shape)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @torch.no_grad()
+    def load_pretrained(self, user_emb: Tensor, item_emb: Tensor) -> None:
+        r"""Initialise the users' and items' ego embeddings from pre-trained ones, e.g.
+        :obj:`BPRMF.user_emb.weight` and :obj:`BPRMF.item_emb.weight` (KGAT's and
+        CKMPN's setting); the other entities keep their initialisation."""
+        if user_emb.shape != (self.num_users, self.embedding_dim) or \
+                item_emb.shape != (self.num_items, self.embedding_dim):
+            raise ValueError(f"expected user and item embeddings of shapes "
+                             f"[{self.num_users}, {self.embedding_dim}] and "
+                             f"[{self.num_items}, {self.embedding_dim}] (got "
+                             f"{list(user_emb.shape)} and {list(item_emb.shape)})")
+        weight = self.kge.node_emb.weight
+        weight[:self.num_items] = item_emb.to(weight)
+        weight[self.num_entities:] = user_emb.to(weight)
 
     @property
     def out_channels(self) -> int:
