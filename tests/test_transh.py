@@ -195,3 +195,21 @@ def test_relation_categories_from_training_triples():
     ei = torch.tensor([[0, 0, 0, 1, 2, 3], [1, 2, 3, 0, 0, 0]])
     et = torch.tensor([0, 0, 0, 1, 1, 1])
     assert relation_categories(ei, et).tolist() == [1, 2]
+
+
+def test_kg_triple_split_keeps_entity_pairs_together():
+    from torch_geometric_kgrec.protocols.kg_split import kg_triple_split
+    g = torch.Generator().manual_seed(0)
+    h = torch.randint(50, (400, ), generator=g)
+    t = torch.randint(50, (400, ), generator=g)
+    r = torch.randint(3, (400, ), generator=g)
+    # add every triple's inverse with relation r + 3
+    ei = torch.cat([torch.stack([h, t]), torch.stack([t, h])], 1)
+    et = torch.cat([r, r + 3])
+    parts = kg_triple_split(ei, et, (0.7, 0.1, 0.2), seed=1)
+    assert sum(p.size(1) for p in parts) == 800
+    pair = [set(map(frozenset, p[[0, 2]].t().tolist())) for p in parts]
+    assert not (pair[0] & pair[1]) and not (pair[0] & pair[2]) and not (pair[1] & pair[2])
+    assert abs(parts[0].size(1) / 800 - 0.7) < 0.05 and abs(parts[2].size(1) / 800 - 0.2) < 0.05
+    again = kg_triple_split(ei, et, (0.7, 0.1, 0.2), seed=1)
+    assert all(torch.equal(a, b) for a, b in zip(parts, again))

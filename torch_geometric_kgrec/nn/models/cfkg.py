@@ -33,6 +33,7 @@ class CFKG(RecommenderMixin, Module):
         margin (float, optional): Margin of both losses. (default: :obj:`1.0`)
         p_norm (float, optional): TransE norm. (default: :obj:`1.0`)
         reduction (str, optional): Margin loss reduction. (default: :obj:`"sum"`)
+        sparse (bool, optional): Sparse gradients for TransE's tables. (default: :obj:`False`)
 
     Shapes:
         - **input:** users :math:`(n)`, items :math:`(n)`
@@ -40,7 +41,7 @@ class CFKG(RecommenderMixin, Module):
     """
     def __init__(self, num_users: int, num_items: int, num_entities: int, num_relations: int,
                  embedding_dim: int = 100, margin: float = 1.0, p_norm: float = 1.0,
-                 reduction: str = 'sum') -> None:
+                 reduction: str = 'sum', sparse: bool = False) -> None:
         super().__init__()
         if num_items > num_entities:
             raise ValueError(f'CFKG: items must be entities (num_items={num_items} > '
@@ -52,7 +53,7 @@ class CFKG(RecommenderMixin, Module):
         self.embedding_dim = embedding_dim
         self.reduction = reduction
         self.kg = TransE(num_entities + num_users, num_relations + 1, embedding_dim,
-                         margin=margin, p_norm=p_norm)
+                         margin=margin, p_norm=p_norm, sparse=sparse)
 
     @property
     def interact(self) -> int:

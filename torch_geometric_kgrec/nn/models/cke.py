@@ -34,6 +34,8 @@ class CKE(RecommenderMixin, Module):
         p_norm (float, optional): TransR distance norm. (default: :obj:`1.0`)
         item_to_entity (torch.Tensor, optional): Entity of each item (:obj:`-1`: none);
             default: item :obj:`i` is entity :obj:`i` (the library's schema).
+        sparse (bool, optional): Sparse gradients for the TransR entity and
+            translation tables. (default: :obj:`False`)
 
     Shapes:
         - **input:** users :math:`(n)`, items :math:`(n)`
@@ -42,7 +44,7 @@ class CKE(RecommenderMixin, Module):
     def __init__(self, num_users: int, num_items: int, num_entities: int, num_relations: int,
                  embedding_dim: int = 100, relation_dim: Optional[int] = None,
                  margin: float = 1.0, p_norm: float = 1.0,
-                 item_to_entity: Optional[Tensor] = None) -> None:
+                 item_to_entity: Optional[Tensor] = None, sparse: bool = False) -> None:
         super().__init__()
         self.num_users = num_users
         self.num_items = num_items
@@ -51,7 +53,8 @@ class CKE(RecommenderMixin, Module):
         self.embedding_dim = embedding_dim
         self.user_emb = Embedding(num_users, embedding_dim)
         self.item_emb = Embedding(num_items, embedding_dim)
-        self.kg = TransR(num_entities, num_relations, embedding_dim, relation_dim, margin, p_norm)
+        self.kg = TransR(num_entities, num_relations, embedding_dim, relation_dim, margin, p_norm,
+                         sparse=sparse)
         if item_to_entity is None:
             if num_items > num_entities:
                 raise ValueError(f'CKE: num_items={num_items} > num_entities={num_entities}; '

@@ -219,18 +219,22 @@ class KTUP(TUP):
             schema, where item :obj:`i` is entity :obj:`i`.
         transfer_relations (bool, optional): Use eq. 19-20 (:obj:`False` keeps
             TUP's preferences). (default: :obj:`True`)
+        sparse (bool, optional): Sparse gradients for the TransH entity and
+            translation tables (use :class:`torch.optim.SparseAdam` for them).
+            (default: :obj:`False`)
     """
     def __init__(self, num_users: int, num_items: int, num_entities: int, num_relations: int,
                  embedding_dim: int = 100, strategy: str = 'soft', tau: float = 1.0,
                  p_norm: float = 1.0, margin: float = 1.0,
                  item_to_entity: Optional[Tensor] = None,
-                 transfer_relations: bool = True) -> None:
+                 transfer_relations: bool = True, sparse: bool = False) -> None:
         super().__init__(num_users, num_items, num_relations, embedding_dim, strategy, tau,
                          p_norm)
         self.num_entities = num_entities
         self.num_relations = num_relations
         self.transfer_relations = transfer_relations
-        self.kg = TransH(num_entities, num_relations, embedding_dim, margin, p_norm)
+        self.kg = TransH(num_entities, num_relations, embedding_dim, margin, p_norm,
+                         sparse=sparse)
         if item_to_entity is None:
             if num_items > num_entities:
                 raise ValueError(f'KTUP: num_items={num_items} > num_entities={num_entities}; '
@@ -260,7 +264,8 @@ class KTUP(TUP):
         P, W = super().preference_tables()
         if not self.transfer_relations:
             return P, W
-        return P + self.kg.rel_emb.weight, W + self.kg.normal()  # eq. 19-20
+        rel = self.kg.rel_emb(torch.arange(self.num_relations, device=P.device))
+        return P + rel, W + self.kg.normal()  # eq. 19-20
 
     def kg_loss(self, head_index: Tensor, rel_type: Tensor, tail_index: Tensor,
                 neg_head_index: Optional[Tensor] = None,
