@@ -10,7 +10,7 @@ from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 from torch_geometric.nn.resolver import activation_resolver
-from torch_geometric.typing import Adj, OptPairTensor, OptTensor, PairTensor
+from torch_geometric.typing import Adj, OptPairTensor, OptTensor
 from torch_geometric.utils import is_sparse, softmax, to_edge_index
 
 AGGREGATORS = ('sum', 'concat', 'neighbor')
@@ -173,7 +173,7 @@ class KGCNConv(MessagePassing):
         # edge_updater_type: (user: Tensor, edge_type: Tensor, rel_emb: Tensor)
         alpha = self.edge_updater(edge_index, user=(None, user), edge_type=edge_type,
                                   rel_emb=rel_emb, size=size)
-        # propagate_type: (x: PairTensor, alpha: Tensor)
+        # propagate_type: (x: OptPairTensor, alpha: Tensor)
         agg = self.propagate(edge_index, x=x, alpha=alpha, size=size)
         self_term = self.lin_self(x[1]) if x[1] is not None else 0.
         return self._finish(self_term + self.lin_nbr(agg))

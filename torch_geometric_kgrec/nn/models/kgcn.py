@@ -1,5 +1,5 @@
 r"""KGCN: knowledge graph convolutional networks for recommendation."""
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import torch
 import torch.nn.functional as F
