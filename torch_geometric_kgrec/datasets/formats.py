@@ -241,7 +241,9 @@ def load_kgat_format(train_path: str, test_path: str, kg_path: str, *,
     teu, tei, tel = teu[te_keep], tei[te_keep], tel[te_keep]
     tr_key = tru * num_items + tri
     te_key = teu * num_items + tei
-    both = np.isin(te_key, tr_key)
+    sorted_tr = np.sort(tr_key)
+    pos = np.minimum(np.searchsorted(sorted_tr, te_key), max(sorted_tr.size - 1, 0))
+    both = sorted_tr[pos] == te_key if sorted_tr.size else np.zeros(te_key.size, bool)
     if both.any():
         j = int(np.flatnonzero(both)[0])
         k = int(np.flatnonzero(tr_key == te_key[j])[0])
