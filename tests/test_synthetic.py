@@ -99,12 +99,13 @@ def _kg_vs_popularity(noise):
     test = np.random.default_rng(1).random(u.size) < 0.2  # held-out interactions
     train = np.zeros((U, I))
     train[u[~test], i[~test]] = 1
-    item_attr = np.zeros((I, E))
-    item_attr[h, t] = 1
+    item_attr = torch.sparse_coo_tensor(torch.from_numpy(np.stack([h, t])),
+                                        torch.ones(h.size, dtype=torch.float64), (I, E),
+                                        check_invariants=True).coalesce()
     # KG-aware scorer, no training: for each attribute entity of the item, how many of
     # the user's training items carry it.
-    attr_count = train @ item_attr  # [U, E]
-    kg_score = attr_count @ item_attr.T  # [U, I]
+    attr_count = torch.sparse.mm(item_attr.t(), torch.from_numpy(train).t())  # [E, U]
+    kg_score = torch.sparse.mm(item_attr, attr_count).t().numpy()  # [U, I]
     pop_score = np.broadcast_to(train.sum(0), (U, I))
     return (_recall_at_20(kg_score, train, u[test], i[test]),
             _recall_at_20(np.array(pop_score), train, u[test], i[test]))
