@@ -62,15 +62,16 @@ def main() -> None:
 
         def train_epoch(epoch: int) -> float:
             perm = torch.randperm(train.size(1), generator=gen).to(device)
+            # one call per epoch (vectorised), sliced per batch
+            negatives = sampler.sample(train[0], generator=gen).view(-1).to(device)
             total = 0.0
             for idx in perm.split(args.batch_size):
-                users, pos = train[0, idx], train[1, idx]
-                neg = sampler.sample(users, generator=gen).view(-1).to(device)
+                users, pos, neg = train[0, idx], train[1, idx], negatives[idx]
                 optimizer.zero_grad()
                 loss = model.loss(users, pos, neg, reg_weight=args.l2)
                 loss.backward()
                 optimizer.step()
-                total += float(loss) * idx.numel()
+                total += loss.item() * idx.numel()
             return total / train.size(1)
 
         def validate():
