@@ -1,5 +1,5 @@
 r"""KGCN: knowledge graph convolutional networks for recommendation."""
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -126,8 +126,25 @@ class KGCN(RecommenderMixin, Module):
             entities.append(self.neighbors[entities[-1]].flatten(-2))
         return entities, relations
 
+    def item_side(self, items: Tensor, linear_first: bool = False) -> Tuple:
+        r"""Everything of the receptive field of :obj:`items` that does not depend on
+        the user: the entity vectors of every hop, the neighbours' relations and, with
+        :obj:`linear_first`, the first layer's :math:`\mathbf{W}` already applied to the
+        entity vectors (so that it is computed once, not once per user)."""
+        K = self.num_neighbors
+        entities, relations = self.receptive_field(items)
+        vectors = [self.entity_emb(e) for e in entities]  # [S, K^h, d]
+        first = None
+        if linear_first:
+            conv = self.convs[0]
+            first = [(conv.lin_self(vectors[h]),
+                      conv.lin_nbr(vectors[h + 1].unflatten(-2, (-1, K))))
+                     for h in range(self.num_layers)]
+        return vectors, relations, first
+
     def item_representation(self, user: Tensor, items: Tensor,
-                            linear_first: bool = False) -> Tensor:
+                            linear_first: bool = False,
+                            item_side: Optional[Tuple] = None) -> Tensor:
         r"""User-specific item vectors :math:`\mathbf{v}^u` (KGCN's Algorithm 1).
 
         Args:
@@ -138,22 +155,22 @@ class KGCN(RecommenderMixin, Module):
             linear_first (bool, optional): Apply the first layer's :math:`\mathbf{W}`
                 to the (user-independent) entity vectors before the attention-weighted
                 sum; the same function, cheaper when many users share the items.
+            item_side (tuple, optional): :meth:`item_side` of :obj:`items`, to reuse it
+                across user batches.
         """
-        K, d = self.num_neighbors, self.embedding_dim
-        entities, relations = self.receptive_field(items)
-        vectors = [self.entity_emb(e) for e in entities]  # [S, K^h, d]
+        K = self.num_neighbors
+        vectors, relations, first = item_side or self.item_side(items, linear_first)
         rel_emb = self.relation_emb.weight
         user = user.unsqueeze(-2)  # broadcast over the K^h nodes of a hop
         for i, conv in enumerate(self.convs):
             nxt = []
             for h in range(self.num_layers - i):
-                x_self, x_nbr = vectors[h], vectors[h + 1]
-                x_nbr = x_nbr.view(x_nbr.shape[:-2] + (-1, K, x_nbr.size(-1)))
-                if i == 0 and linear_first:
-                    out = conv.forward_dense(conv.lin_self(x_self), conv.lin_nbr(x_nbr),
-                                             relations[h], user, rel_emb, transformed=True)
+                if i == 0 and first is not None:
+                    out = conv.forward_dense(*first[h], relations[h], user, rel_emb,
+                                             transformed=True)
                 else:
-                    out = conv.forward_dense(x_self, x_nbr, relations[h], user, rel_emb)
+                    x_nbr = vectors[h + 1].unflatten(-2, (-1, K))  # [S, K^h, K, d]
+                    out = conv.forward_dense(vectors[h], x_nbr, relations[h], user, rel_emb)
                 nxt.append(out)
             vectors = nxt
         return vectors[0].squeeze(-2)
@@ -188,14 +205,15 @@ class KGCN(RecommenderMixin, Module):
         """
         K, d, H = self.num_neighbors, self.embedding_dim, self.num_layers
         all_items = torch.arange(self.num_items, device=users.device)
-        per_item = K**(H - 1) * max(K, d)  # largest per-(user, item) intermediate
-        item_chunk = max(1, min(self.num_items, self.chunk_size // per_item))
-        user_chunk = max(1, self.chunk_size // (item_chunk * per_item))
+        # item side: [items, K^H, d]; per (user, item): [K^(H-1), max(K, d)]
+        item_chunk = max(1, min(self.num_items, self.chunk_size // (K**H * d)))
+        user_chunk = max(1, self.chunk_size // (item_chunk * K**(H - 1) * max(K, d)))
         out = torch.empty(users.numel(), self.num_items, device=users.device)
         for items in all_items.split(item_chunk):
+            side = self.item_side(items, linear_first=True)  # once per item chunk
             for rows in torch.arange(users.numel(), device=users.device).split(user_chunk):
                 user = self.user_emb(users[rows]).unsqueeze(-2)  # [b, 1, d]
-                item_vec = self.item_representation(user, items, linear_first=True)
+                item_vec = self.item_representation(user, items, item_side=side)
                 out[rows[0]:rows[-1] + 1, items[0]:items[-1] + 1] = (
                     user * item_vec).sum(dim=-1)
         return out
