@@ -215,13 +215,12 @@ def load_kgat_format(train_path: str, test_path: str, kg_path: str, *,
     num_ent = len(ents_l) if ents_l is not None else max(_max(h, t) + 1, num_items)
 
     for path, u, i, line_of, users, lines in parts:
-        for arr, n, what, ln in ((users, num_users, 'user id', lines),
-                                 (i, num_items, 'item id', line_of)):
+        for arr, n, what, ln, id_list in ((users, num_users, 'user id', lines, user_list),
+                                          (i, num_items, 'item id', line_of, item_list)):
             bad = np.flatnonzero((arr < 0) | (arr >= n))
             if bad.size:
                 b = int(bad[0])
-                src = f' (ids come from {osp.basename(user_list if what == "user id" else item_list)})' \
-                    if (users_l if what == 'user id' else items_l) is not None else ''
+                src = f' (ids come from {osp.basename(id_list)})' if id_list else ''
                 raise DataFormatError(path, int(ln[b]), f'{what} {arr[b]} is out of range '
                                       f'[0, {n}){src}')
     kg.check_range('head', 0, num_ent, 'head entity')
