@@ -108,6 +108,16 @@ def test_error_line_counts_blank_lines_and_header(tmp_path):
            5, "'x52'")
 
 
+@pytest.mark.parametrize('cls,files,name', [(LastFMKG, LASTFM, 'kg.txt'),
+                                             (LastFMKG, LASTFM, 'user_artists.dat'),
+                                             (MovieLens100KKG, ML100K, 'ml-100k.kg'),
+                                             (AmazonBookKG, AMAZON, 'test.txt')])
+def test_empty_file(tmp_path, cls, files, name):
+    header = files[name].split('\n', 1)[0] + '\n' if name.endswith(('.dat', '.kg')) else ''
+    with pytest.raises(DataFormatError, match=f'{name}: the file holds no data rows'):
+        _build(cls, tmp_path, _edit(files, name, header))
+
+
 def test_invalid_utf8(tmp_path):
     raw = write(tmp_path / 'raw', LASTFM)
     with open(osp.join(raw, 'kg.txt'), 'ab') as f:

@@ -220,7 +220,7 @@ def _check_header(path: str, header_line: str, sep: Optional[str],
 
 def read_table(path: str, dtypes: Sequence[str], *, sep: Optional[str] = '\t',
                header: Union[int, Sequence[str]] = 0,
-               names: Optional[Sequence[str]] = None) -> Table:
+               names: Optional[Sequence[str]] = None, allow_empty: bool = False) -> Table:
     r"""Read a delimited text table with a fixed number of columns.
 
     Args:
@@ -231,6 +231,8 @@ def read_table(path: str, dtypes: Sequence[str], *, sep: Optional[str] = '\t',
             the single header line (checked case-insensitively; a mismatch is
             reported as a wrong column layout).
         names: Optional column names (used in messages and for ``table['name']``).
+        allow_empty: Accept a file without data rows (else an error: an empty or
+            truncated download).
 
     Returns:
         A :class:`Table`. Raises :class:`DataFormatError` (naming file and line) on a
@@ -252,17 +254,21 @@ def read_table(path: str, dtypes: Sequence[str], *, sep: Optional[str] = '\t',
         first = text.split('\n', 1)[0]
         _check_header(path, first, sep, expected)
 
+    table = None
     if all(dt != 'str' for dt in dtypes):
         table = _fast_parse(path, text, dtypes, sep, header, names)
-        if table is not None:
-            return table
-    text_lines = text.split('\n')
-    return _slow_parse(path, text_lines, dtypes, sep, header, names)
+    if table is None:
+        table = _slow_parse(path, text.split('\n'), dtypes, sep, header, names)
+    if len(table) == 0 and not allow_empty:
+        raise DataFormatError(path, None, 'the file holds no data rows (empty or truncated '
+                              'download?)')
+    return table
 
 
 def _fast_parse(path: str, text: str, dtypes: Sequence[str], sep: Optional[str],
                 header: int, names: Optional[Sequence[str]]) -> Optional[Table]:
-    if not text.strip() or (header > 0 and not text.split('\n', header)[-1].strip()):
+    rest = text.split('\n', header)
+    if len(rest) <= header or not rest[-1].strip():  # no data rows
         return Table(path, [np.empty(0, dtype=_DTYPES[dt]) for dt in dtypes],
                      np.empty(0, dtype=np.int64), names)
     if sep is not None and len(sep) > 1:  # loadtxt takes one-character delimiters
@@ -318,6 +324,9 @@ def read_atomic(path: str, fields: Mapping[str, str]) -> Table:
         table = _fast_parse(path, text, dtypes, '\t', 1, col_names)
     if table is None:
         table = _slow_parse(path, text.split('\n'), dtypes, '\t', 1, col_names)
+    if len(table) == 0:
+        raise DataFormatError(path, None, 'the file holds no data rows (empty or truncated '
+                              'download?)')
     return Table(path, [table.columns[pos[n]] for n in fields], table._lines, list(fields),
                  text_lines=None, header=1)
 
@@ -363,6 +372,9 @@ def read_adjacency_lists(path: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray,
         per_line = np.array([len(p) for p in parts], dtype=np.int64)
         values = np.array([t for p in parts for t in p], dtype=np.int64)
     keep = np.flatnonzero(per_line > 0)
+    if keep.size == 0:
+        raise DataFormatError(path, None, 'the file holds no data rows (empty or truncated '
+                              'download?)')
     counts = per_line[keep] - 1
     starts = np.concatenate([[0], np.cumsum(counts + 1)[:-1]]).astype(np.int64)
     users = values[starts] if keep.size else np.empty(0, dtype=np.int64)
