@@ -147,7 +147,8 @@ def test_variants_repr_and_bad_input():
                           "L=2, H=1, predictor='inner_product')")
     assert str(model.units[1]) == 'CrossCompressUnit(4)'
     dcn = MKR(10, 5, 12, 4, embedding_dim=4, variant='dcn')
-    assert "variant='dcn'" in str(dcn) and str(dcn.units[0]) == "CrossCompressUnit(4, variant='dcn')"
+    assert "variant='dcn'" in str(dcn)
+    assert str(dcn.units[0]) == "CrossCompressUnit(4, variant='dcn')"
     stitch = MKR(10, 5, 12, 4, embedding_dim=4, variant='stitch')
     assert stitch.units[0].alpha.shape == (2, 2)
 
