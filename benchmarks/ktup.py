@@ -107,6 +107,8 @@ def main() -> None:
     p.add_argument('--margin', type=float, default=1.0)
     p.add_argument('--tau', type=float, default=1.0, help='Gumbel temperature (hard)')
     p.add_argument('--joint-ratio', type=float, default=0.5, help='lambda of eq. 21')
+    p.add_argument('--tup-epochs', type=int, default=40,
+                   help='TUP converges slower than BPRMF (early stopping still applies)')
     p.add_argument('--joint-epochs', type=int, default=5,
                    help='epochs of the (warm-started) joint models')
     p.add_argument('--no-warm-start', action='store_true',
@@ -242,7 +244,7 @@ def main() -> None:
                 rec_loss, lr, epochs = None, args.kg_lr, args.epochs
             elif name.startswith('tup'):
                 model = TUP(U, I, R, args.dim, strategy=name.split('-')[1], tau=args.tau).to(device)
-                rec_loss, kg_loss, lr, epochs = model.loss, None, args.tup_lr, args.epochs
+                rec_loss, kg_loss, lr, epochs = model.loss, None, args.tup_lr, args.tup_epochs
             else:
                 if name == 'cfkg':
                     model = CFKG(U, I, E, R, args.dim, margin=args.margin, sparse=True).to(device)

@@ -279,7 +279,10 @@ class KTUP(TUP):
                    neg_tail_index: Optional[Tensor] = None,
                    joint_ratio: float = 0.5) -> Tensor:
         r""":math:`\lambda\mathcal{L}_p + (1-\lambda)\mathcal{L}_k` (eq. 21) on one
-        batch of each task."""
+        batch of each task. :math:`\mathcal{L}_p` is the batch *mean* of eq. 15 and
+        :math:`\mathcal{L}_k` the *sum* of eq. 4 (as in the authors' code), so their
+        scales differ by the batch size; the paper's schedule
+        (:func:`is_recommendation_step`) alternates the two losses over steps instead."""
         if not 0.0 <= joint_ratio <= 1.0:
             raise ValueError(f'joint_ratio must lie in [0, 1] (got {joint_ratio})')
         out = 0.0
