@@ -332,7 +332,7 @@ def main() -> None:
         print('\nFiltered Hits@10 by relation category (from training triples):')
         print(format_table(kg_models, CAT_COLUMNS))
     elapsed = time.perf_counter() - t_start
-    print(f'\nseconds per epoch: ' + ', '.join(f'{n} {r["seconds_per_epoch"]:.1f}'
+    print('\nseconds per epoch: ' + ', '.join(f'{n} {r["seconds_per_epoch"]:.1f}'
                                               for n, r in results.items()))
     print(f'total wall time {elapsed / 60:.1f} min on {device} '
           f'({torch.get_num_threads()} threads, shared machine); peak memory '

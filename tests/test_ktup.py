@@ -3,7 +3,8 @@ import torch
 import torch.nn.functional as F
 
 from torch_geometric_kgrec.explain import KTUPExplainer
-from torch_geometric_kgrec.nn.models.ktup import KTUP, TUP, is_recommendation_step, st_gumbel_softmax
+from torch_geometric_kgrec.nn.models.ktup import (KTUP, TUP, is_recommendation_step,
+                                                  st_gumbel_softmax)
 
 
 def _ball(x):
@@ -45,7 +46,8 @@ def test_tup_hard_gradients_reach_every_preference():
     torch.manual_seed(0)
     model = TUP(4, 6, num_preferences=5, embedding_dim=8, strategy='hard', tau=1.0)
     model.train()
-    users, pos, neg = torch.tensor([0, 1, 2, 3]), torch.tensor([0, 1, 2, 3]), torch.tensor([4, 5, 4, 5])
+    users, pos = torch.tensor([0, 1, 2, 3]), torch.tensor([0, 1, 2, 3])
+    neg = torch.tensor([4, 5, 4, 5])
     model.loss(users, pos, neg).backward()
     assert (model.pref_emb.weight.grad.abs().sum(-1) > 0).all()  # ST path reaches all P
     assert model.pref_normal_emb.parametrizations.weight.original.grad.abs().sum() > 0
@@ -174,7 +176,8 @@ def test_explainer_names_relation_and_kg_paths():
                                                                         'Director', 'Actor'])
     e = exp.explain(0, 2)
     assert e.preferences[0].name == 'directed_by' and e.preferences[0].weight == 1.0
-    assert [(p.history_item, p.relation, p.entity, p.outgoing) for p in e.paths] == [(0, 0, 4, True)]
+    got = [(p.history_item, p.relation, p.entity, p.outgoing) for p in e.paths]
+    assert got == [(0, 0, 4, True)]
     text = e.render()
     assert 'A --directed_by--> Director <--directed_by-- C' in text
     # through 'starring', item 3 connects to history item 1 via the actor

@@ -1,5 +1,3 @@
-import itertools
-
 import pytest
 import torch
 from torch_geometric.nn.kge import TransE
