@@ -4,8 +4,11 @@ r"""Speed and memory of one forward + backward pass of the relational KG convolu
 
 * ``fused``: the :class:`RelationalAdj` path (triples grouped by (head, relation): one
   CSR matmul + a :math:`P \times d` scatter, no :math:`|E| \times d` intermediate),
+  and for KGIN's user update the row-normalised CSR interaction matrix (what
+  :class:`KGIN` runs),
 * ``pyg``: the layer's :class:`MessagePassing` path on a ``[2, E]`` ``edge_index``
-  (gather - multiply - ``torch_geometric.utils.scatter``),
+  (gather - multiply - ``torch_geometric.utils.scatter``; users: ``scatter`` mean over
+  the ``[2, N]`` interactions),
 * ``naive``: a plain-PyTorch reference, ``x[tail] * rel[type]`` -> ``index_add_`` ->
   divide by the degree (plus the gate for KMPN), as KGIN's released code does it with
   ``scatter_mean``,
@@ -189,6 +192,17 @@ def run_worker(path: str, variant: str, dim: int, repeats: int, device: str,
         graph = RelationalAdj.from_edge_index(edge_index, edge_type, E, R)
         graph.perm = None
         graph.csr()
+    user_graph = inter
+    if path_kind == 'fused':  # as KGIN does: row-normalised CSR interaction matrix
+        from torch_geometric_kgrec.nn.conv.relational_adj import csr_tensor
+        U = x_user.size(0)
+        order = torch.argsort(inter[0] * E + inter[1])
+        user, item = inter[0, order], inter[1, order]
+        count = torch.bincount(user, minlength=U)
+        crow = torch.zeros(U + 1, dtype=torch.long, device=dev)
+        torch.cumsum(count, 0, out=crow[1:])
+        user_graph = csr_tensor(crow, item, count.clamp(min=1)[user].float().reciprocal(),
+                                (U, int(g['num_items'])))
     build = time.perf_counter() - t0
     deg = torch.bincount(edge_index[0], minlength=E).clamp(min=1).float().unsqueeze(1)
     head, tail = edge_index
@@ -206,7 +220,7 @@ def run_worker(path: str, variant: str, dim: int, repeats: int, device: str,
                 intent = torch.softmax(conv_kgin.intent_weight, -1) @ conv_kgin.relation_emb
                 out_user = mean * (torch.softmax(x_user @ intent.t(), -1) @ intent)
             else:
-                out, out_user = conv_kgin(x, x_user, graph, edge_type, inter)
+                out, out_user = conv_kgin(x, x_user, graph, edge_type, user_graph)
             loss = out.pow(2).sum() + out_user.pow(2).sum()
         else:
             if path_kind == 'naive':
