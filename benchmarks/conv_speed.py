@@ -212,11 +212,13 @@ def run_worker(path: str, variant: str, dim: int, repeats: int, device: str,
     def step():
         if model == 'kgin':
             if path_kind == 'naive':
-                out = torch.zeros_like(x).index_add_(0, head, x[tail] * conv_kgin.relation_emb[edge_type])
+                msg = x[tail] * conv_kgin.relation_emb[edge_type]
+                out = torch.zeros_like(x).index_add_(0, head, msg)
                 out = out / deg
                 user, item = inter
                 mean = torch.zeros_like(x_user).index_add_(0, user, x[item])
-                mean = mean / torch.bincount(user, minlength=x_user.size(0)).clamp(min=1).unsqueeze(1)
+                count = torch.bincount(user, minlength=x_user.size(0)).clamp(min=1)
+                mean = mean / count.unsqueeze(1)
                 intent = torch.softmax(conv_kgin.intent_weight, -1) @ conv_kgin.relation_emb
                 out_user = mean * (torch.softmax(x_user @ intent.t(), -1) @ intent)
             else:
@@ -257,7 +259,8 @@ def run_worker(path: str, variant: str, dim: int, repeats: int, device: str,
         total = status_mb('VmHWM')
     sec = statistics.median(times)
     return dict(variant=variant, seconds=sec, edges_per_second=edge_type.numel() / sec,
-                cpu_seconds=statistics.median(cpu), times=times, peak_extra_mb=total - base, peak_total_mb=total, build_seconds=build,
+                cpu_seconds=statistics.median(cpu), times=times, peak_extra_mb=total - base,
+                peak_total_mb=total, build_seconds=build,
                 num_pairs=graph.num_pairs if path_kind == 'fused' else None,
                 no_extensions=no_extensions, threads=torch.get_num_threads())
 
@@ -370,7 +373,8 @@ def main() -> None:
                 else:
                     print(f"  {variant:12s}{' (no ext)' if no_ext else ''} "
                           f"{row['seconds']:8.3f} s (CPU {row['cpu_seconds']:7.3f} s)  "
-                          f"{row['edges_per_second'] / 1e6:6.2f} M edges/s  peak +{row['peak_extra_mb']:7.0f} MiB "
+                          f"{row['edges_per_second'] / 1e6:6.2f} M edges/s  "
+                          f"peak +{row['peak_extra_mb']:7.0f} MiB "
                           f"(process {row['peak_total_mb']:7.0f} MiB)"
                           + (f"  (build {row['build_seconds']:.2f} s, "
                              f"{row['num_pairs']:,} pairs)" if row['num_pairs'] else ''))

@@ -1,5 +1,5 @@
 r"""KGIN: Knowledge Graph-based Intent Network (Wang et al., WWW 2021)."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import torch
 import torch.nn.functional as F
