@@ -225,6 +225,7 @@ def main() -> None:
         trained = {}
         for name in models:
             seed_everything(seed)
+            gen.manual_seed(seed)  # each model's batches/negatives independent of --models
             warm = not args.no_warm_start
             kg_part = None
             if name == 'bprmf':
