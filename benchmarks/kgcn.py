@@ -21,15 +21,15 @@ user, i.e. O(U I K d) in chunks, never a users x items x K^H x d tensor. On a sh
     python benchmarks/kgcn.py --dataset book-crossing --seeds 3 --out kgcn-book.json
     python benchmarks/kgcn.py --dataset lastfm --seeds 3 --out kgcn-lastfm.json
 """
-import time
 
 import torch
 
-from torch_geometric_kgrec.benchmark import (aggregate, base_parser, format_table,
-                                             load_dataset, write_result)
+from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
+                                             evaluate_ctr_split, format_table, load_dataset,
+                                             predict_pairs, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
-from torch_geometric_kgrec.metrics import ctr_metrics, evaluate_ranking, roc_auc
-from torch_geometric_kgrec.nn import KGCN, Popularity
+from torch_geometric_kgrec.metrics import ctr_metrics
+from torch_geometric_kgrec.nn import KGCN
 from torch_geometric_kgrec.protocols import KGNeighborSampler, ctr_split
 from torch_geometric_kgrec.train import peak_memory_mb, run_training, seed_everything
 
@@ -75,14 +75,9 @@ def main() -> None:
     p.add_argument('--lr', type=float, default=None)
     p.add_argument('--l2', type=float, default=None, help='weight of the L2 penalty')
     p.add_argument('--batch-size', type=int, default=None)
-    p.add_argument('--patience', type=int, default=5,
-                   help='epochs without validation-AUC improvement before stopping')
     p.add_argument('--resample', default='epoch', choices=['epoch', 'once'],
                    help='training neighbours: fresh draw every epoch, or one draw')
-    p.add_argument('--eval-users', type=int, default=0,
-                   help='top-K on a seeded sample of this many users with a test positive '
-                   '(0: all of them)')
-    p.add_argument('--no-ranking', action='store_true', help='skip the top-K evaluation')
+    add_ctr_arguments(p)
     args = p.parse_args()
     for key, value in DEFAULTS.get(args.dataset, DEFAULTS['lastfm']).items():
         if getattr(args, key) is None:
@@ -144,40 +139,23 @@ def main() -> None:
                 total += loss.item() * idx.numel()
             return total / train.size(1)
 
-        @torch.no_grad()
         def ctr(pairs, labels):
             model.set_neighbors(*eval_neighbors)
-            prob = torch.cat([model.score(pairs[0, i], pairs[1, i])
-                              for i in torch.arange(pairs.size(1)).split(8192)])
-            return ctr_metrics(prob, labels)
+            return ctr_metrics(predict_pairs(model.score, pairs, 8192), labels)
 
         result = run_training(model, train_epoch, lambda: ctr(val, y_val), args.epochs,
                               monitor='auc', patience=args.patience,
                               progress=not args.no_progress, desc=f'KGCN seed {seed}')
         model.eval()
-        metrics = ctr(test, y_test)
+        model.set_neighbors(*eval_neighbors)
+        metrics, pop_metrics, seconds = evaluate_ctr_split(
+            model.score, model.score_all, train, y_train, test, y_test, num_users,
+            num_items, KS, args, seed)
         metrics.update({f'val_{k}': v for k, v in result.best_metrics.items()})
         metrics['best_epoch'] = result.best_epoch
         metrics['epochs_run'] = result.epochs_run
-        # Reference point: item popularity (training positives), AUC is threshold-free.
-        train_pos, test_pos = train[:, y_train == 1], test[:, y_test == 1]
-        pop = Popularity(num_items, train_pos).to(device)
-        pop_metrics = {'auc': roc_auc(pop.count[test[1]], y_test)}
-        if not args.no_ranking:
-            users = None
-            if args.eval_users > 0:
-                candidates = test_pos[0].unique()
-                pick = torch.randperm(candidates.numel(), generator=torch.Generator()
-                                      .manual_seed(seed))[:args.eval_users]
-                users = candidates[pick.to(candidates.device)]
-            t0 = time.perf_counter()
-            ranking = dict(ks=KS, metrics=('precision', 'recall', 'ndcg'), batch_size=256,
-                           users=users, device=device)
-            metrics.update(evaluate_ranking(model.score_all, test_pos, train_pos, num_users,
-                                            num_items, **ranking))
-            eval_seconds.append(time.perf_counter() - t0)
-            pop_metrics.update(evaluate_ranking(pop.score_all, test_pos, train_pos,
-                                                num_users, num_items, **ranking))
+        if seconds is not None:
+            eval_seconds.append(seconds)
         rows.append(metrics)
         pop_rows.append(pop_metrics)
         timing.append(result.seconds_per_epoch)

@@ -18,16 +18,16 @@ read literally: one KGE minibatch after every ``t`` RS minibatches.
     python benchmarks/mkr.py --dataset lastfm --seeds 3 --out mkr-lastfm.json
     python benchmarks/mkr.py --dataset book-crossing --seeds 3 --out mkr-book.json
 """
-import time
 from functools import partial
 
 import torch
 
-from torch_geometric_kgrec.benchmark import (aggregate, base_parser, format_table,
-                                             load_dataset, write_result)
+from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
+                                             evaluate_ctr_split, format_table, load_dataset,
+                                             predict_pairs, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
-from torch_geometric_kgrec.metrics import ctr_metrics, evaluate_ranking
-from torch_geometric_kgrec.nn import MKR, Popularity
+from torch_geometric_kgrec.metrics import ctr_metrics
+from torch_geometric_kgrec.nn import MKR
 from torch_geometric_kgrec.protocols import ctr_split
 from torch_geometric_kgrec.train import peak_memory_mb, run_training, seed_everything
 
@@ -84,12 +84,7 @@ def main() -> None:
     p.add_argument('--kge-negatives', action='store_true',
                    help='add one corrupted tail per true triple to the KGE loss (eq. 9; '
                    "the authors' code uses true triples only)")
-    p.add_argument('--patience', type=int, default=5,
-                   help='epochs without validation-AUC improvement before stopping')
-    p.add_argument('--eval-users', type=int, default=0,
-                   help='top-K on a seeded sample of this many users with a test positive '
-                   '(0: all of them)')
-    p.add_argument('--no-ranking', action='store_true', help='skip the top-K evaluation')
+    add_ctr_arguments(p)
     p.add_argument('--threads', type=int, default=1,
                    help='torch CPU threads (MKR\'s layers are tiny: more threads only add '
                    'synchronisation overhead, badly so on a shared CPU)')
@@ -124,11 +119,6 @@ def main() -> None:
                                                               split.test))
         y_train, y_val, y_test = (s.label.to(device) for s in (split.train, split.val,
                                                                split.test))
-        # context: item popularity (training positives) as the score; AUC only, its
-        # scale has no 0.5 threshold
-        pop = Popularity(num_items, train[:, y_train == 1]).to(device)
-        pop_rows.append({'auc': ctr_metrics(pop.count[test[1]] / pop.count.max().clamp(min=1),
-                                            y_test)['auc']})
         model = MKR(num_users, num_items, num_entities, num_relations, embedding_dim=args.dim,
                     num_low_layers=args.L, num_high_layers=args.H, predictor=args.predictor,
                     variant=args.variant).to(device)
@@ -180,39 +170,24 @@ def main() -> None:
             return {'loss': rs_loss / train.size(1),
                     'kge_loss': kge_loss / n_kge if n_kge else float('nan')}
 
-        @torch.no_grad()
         def ctr(pairs, labels):
-            prob = torch.cat([model.score(pairs[0, i], pairs[1, i])
-                              for i in torch.arange(pairs.size(1), device=device).split(65536)])
-            return ctr_metrics(prob, labels)
+            return ctr_metrics(predict_pairs(model.score, pairs), labels)
 
         result = run_training(model, train_epoch, lambda: ctr(val, y_val), args.epochs,
                               monitor='auc', patience=args.patience,
                               progress=not args.no_progress, desc=f'{name} seed {seed}')
         model.eval()
-        metrics = ctr(test, y_test)
+        with torch.no_grad():  # the item tower runs once for all items
+            score_all = partial(model.score_all, item_vectors=model.item_vectors())
+        metrics, pop_metrics, seconds = evaluate_ctr_split(
+            model.score, score_all, train, y_train, test, y_test, num_users, num_items, KS,
+            args, seed, ranking_batch_size=1024)
         metrics.update({f'val_{k}': v for k, v in result.best_metrics.items()})
         metrics['best_epoch'] = result.best_epoch
         metrics['epochs_run'] = result.epochs_run
-        if not args.no_ranking:
-            test_pos = test[:, y_test == 1]
-            users = None
-            if args.eval_users > 0:
-                candidates = test_pos[0].unique()
-                pick = torch.randperm(candidates.numel(), generator=torch.Generator()
-                                      .manual_seed(seed))[:args.eval_users]
-                users = candidates[pick.to(candidates.device)]
-            t0 = time.perf_counter()
-            with torch.no_grad():  # the item tower runs once for all items
-                score_fn = partial(model.score_all, item_vectors=model.item_vectors())
-                metrics.update(evaluate_ranking(score_fn, test_pos, train[:, y_train == 1],
-                                                num_users, num_items, ks=KS,
-                                                metrics=('precision', 'recall', 'ndcg'),
-                                                batch_size=1024, users=users, device=device))
-            eval_seconds.append(time.perf_counter() - t0)
-            pop_rows[-1].update(evaluate_ranking(
-                pop.score_all, test_pos, train[:, y_train == 1], num_users, num_items, ks=KS,
-                metrics=('precision', 'recall', 'ndcg'), users=users, device=device))
+        if seconds is not None:
+            eval_seconds.append(seconds)
+        pop_rows.append(pop_metrics)
         rows.append(metrics)
         timing.append(result.seconds_per_epoch)
         histories.append(result.history)

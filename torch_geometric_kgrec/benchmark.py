@@ -10,6 +10,7 @@ import json
 import math
 import os
 import shlex
+import time
 import sys
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
@@ -133,3 +134,68 @@ def _json_default(o):
     if isinstance(o, float) and math.isnan(o):
         return None
     return str(o)
+
+
+# --- shared by the CTR benchmarks (MKR, KGCN) ------------------------------------------
+
+def add_ctr_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    r"""Arguments of every CTR benchmark (early stopping and the top-K evaluation)."""
+    p.add_argument('--patience', type=int, default=5,
+                   help='epochs without validation-AUC improvement before stopping')
+    p.add_argument('--eval-users', type=int, default=0,
+                   help='top-K on a seeded sample of this many users with a test positive '
+                   '(0: all of them)')
+    p.add_argument('--no-ranking', action='store_true', help='skip the top-K evaluation')
+    return p
+
+
+@torch.no_grad()
+def predict_pairs(score, pairs: torch.Tensor, chunk_size: int = 65536) -> torch.Tensor:
+    r""":obj:`score(users, items)` over every (user, item) column of :obj:`pairs`,
+    in chunks; returns one value per pair (the whole split, no dropped batch)."""
+    idx = torch.arange(pairs.size(1), device=pairs.device)
+    return torch.cat([score(pairs[0, i], pairs[1, i]) for i in idx.split(chunk_size)])
+
+
+def sample_eval_users(test_pos: torch.Tensor, num_users: int, seed: int):
+    r"""All users with a test positive (:obj:`None`) or a seeded sample of
+    :obj:`num_users` of them (the papers' 100-user protocol)."""
+    if num_users <= 0:
+        return None
+    candidates = test_pos[0].unique()
+    pick = torch.randperm(candidates.numel(), generator=torch.Generator().manual_seed(seed))
+    return candidates[pick[:num_users].to(candidates.device)]
+
+
+def evaluate_ctr_split(score, score_all, train, y_train, test, y_test, num_users: int,
+                       num_items: int, ks: Sequence[int], args: argparse.Namespace,
+                       seed: int, ranking_batch_size: int = 256):
+    r"""Test metrics of a CTR model and of the popularity reference.
+
+    CTR: AUC / accuracy / F1 of :obj:`score(users, items)` (probabilities) over the whole
+    test split. Top-K (unless :obj:`args.no_ranking`): :obj:`score_all` ranks all items
+    for every user with a test positive (or :obj:`args.eval_users` sampled users), the
+    user's training positives masked, test positives as ground truth. Popularity
+    (training positives) gets AUC and the same top-K.
+
+    Returns:
+        :obj:`(metrics, popularity_metrics, ranking_seconds or None)`
+    """
+    from torch_geometric_kgrec.metrics import ctr_metrics, evaluate_ranking, roc_auc
+    from torch_geometric_kgrec.nn import Popularity
+    metrics = ctr_metrics(predict_pairs(score, test), y_test)
+    train_pos, test_pos = train[:, y_train == 1], test[:, y_test == 1]
+    pop = Popularity(num_items, train_pos).to(test.device)
+    pop_metrics = {'auc': roc_auc(pop.count[test[1]], y_test)}
+    seconds = None
+    if not args.no_ranking:
+        kw = dict(ks=ks, metrics=('precision', 'recall', 'ndcg'), device=test.device,
+                  users=sample_eval_users(test_pos, args.eval_users, seed))
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            metrics.update(evaluate_ranking(score_all, test_pos, train_pos, num_users,
+                                            num_items, batch_size=ranking_batch_size, **kw))
+        seconds = time.perf_counter() - t0
+        pop_metrics.update(evaluate_ranking(pop.score_all, test_pos, train_pos, num_users,
+                                            num_items, **kw))
+    return metrics, pop_metrics, seconds
