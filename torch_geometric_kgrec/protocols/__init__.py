@@ -1,6 +1,8 @@
 r"""Evaluation protocols (seeded splits, sampled-ranking negatives) and samplers
 (training negatives, KGCN neighbours). See :mod:`.split` for which paper uses which
 protocol."""
+from .kg_corruption import KGCorruptionSampler
+from .kg_split import kg_triple_split
 from .sampling import (KGNeighborSampler, PositiveIndex, ReciprocalRatioNegativeSampler,
                        UniformNegativeSampler)
 from .split import (ColdStartSplit, CTRSplit, LabeledPairs, RankingSplit,
@@ -21,4 +23,6 @@ __all__ = [
     'UniformNegativeSampler',
     'ReciprocalRatioNegativeSampler',
     'KGNeighborSampler',
+    'KGCorruptionSampler',
+    'kg_triple_split',
 ]
