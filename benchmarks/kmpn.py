@@ -80,8 +80,8 @@ def build_cke(c: Ctx):
     model = CKE(c.num_users, c.num_items, c.num_entities, c.num_relations, c.args.dim)
     T = c.kg_edge_index.size(1)
 
-    def loss(u, p, n):
-        idx = torch.randint(0, T, (u.numel(), ), device=u.device)
+    def loss(u, p, n):  # joint CF + TransR step on a random batch of KG triples
+        idx = torch.randint(0, T, (min(u.numel(), c.args.kg_batch_size), ), device=u.device)
         return (model.loss(u, p, n, reg_weight=c.args.l2) +
                 model.kg_loss(c.kg_edge_index[0, idx], c.kg_edge_type[idx],
                               c.kg_edge_index[1, idx]))
@@ -165,6 +165,8 @@ def main() -> None:
     p.add_argument('--node-dropout', type=float, default=0.5)
     p.add_argument('--message-dropout', type=float, default=0.1)
     p.add_argument('--batch-size', type=int, default=1024)
+    p.add_argument('--kg-batch-size', type=int, default=1024,
+                   help='KG triples per step of the joint CKE loss')
     p.add_argument('--eval-every', type=int, default=2)
     p.add_argument('--patience', type=int, default=5,
                    help='validations without improvement before stopping')
