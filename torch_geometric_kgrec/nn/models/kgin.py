@@ -8,7 +8,8 @@ from torch.nn import Dropout, Embedding, Module
 
 from torch_geometric_kgrec.nn.conv.gated_path_conv import add_inverse_relations
 from torch_geometric_kgrec.nn.conv.kgin_conv import KGINConv
-from torch_geometric_kgrec.nn.conv.relational_adj import RelationalAdj, csr_tensor
+from torch_geometric_kgrec.nn.conv.relational_adj import RelationalAdj
+from torch_geometric_kgrec.nn.meta_preference import mean_interaction_matrix
 from torch_geometric_kgrec.nn.dcorr import distance_correlation_loss
 from torch_geometric_kgrec.nn.losses import bpr_loss, l2_reg
 from torch_geometric_kgrec.nn.models.base import RecommenderMixin
@@ -205,16 +206,9 @@ class KGIN(PropagationCacheMixin, RecommenderMixin, Module):
         (CSR, :obj:`[num_users, num_items]`); with :obj:`dropout`, entries are dropped
         with that probability and the kept ones scaled by :math:`1/(1-p)` (KGIN's
         sparse dropout of the interaction matrix)."""
-        user, item = self.inter_user, self.inter_item
-        deg = torch.bincount(user, minlength=self.num_users).clamp(min=1)
-        value = deg[user].float().reciprocal()
-        if dropout > 0:
-            keep = torch.rand(user.numel(), device=user.device) >= dropout
-            user, item, value = user[keep], item[keep], value[keep] / (1.0 - dropout)
-        crow = torch.zeros(self.num_users + 1, dtype=torch.long, device=user.device)
-        torch.cumsum(torch.bincount(user, minlength=self.num_users), 0, out=crow[1:])
-        return csr_tensor(crow, item, value.to(self.user_emb.weight.dtype),
-                          (self.num_users, self.num_items))
+        return mean_interaction_matrix(torch.stack([self.inter_user, self.inter_item]),
+                                       self.num_users, self.num_items, dropout=dropout,
+                                       dtype=self.user_emb.weight.dtype)
 
     def propagate(self) -> Tuple[Tensor, Tensor]:
         r"""Final user :obj:`[num_users, d]` and entity :obj:`[num_entities, d]`
