@@ -150,20 +150,12 @@ def main() -> None:
         model.set_neighbors(*eval_neighbors)
         metrics, pop_metrics, seconds = evaluate_ctr_split(
             model.score, model.score_all, train, y_train, test, y_test, num_users,
-            num_items, KS, args, seed)
-        metrics.update({f'val_{k}': v for k, v in result.best_metrics.items()})
-        metrics['best_epoch'] = result.best_epoch
-        metrics['epochs_run'] = result.epochs_run
+            num_items, KS, args, seed, train_result=result)
         if seconds is not None:
             eval_seconds.append(seconds)
         rows.append(metrics)
         pop_rows.append(pop_metrics)
         timing.append(result.seconds_per_epoch)
-        print(f"seed {seed}: test AUC {metrics['auc']:.4f} ACC {metrics['acc']:.4f} "
-              f"F1 {metrics['f1']:.4f} (best epoch {result.best_epoch}, "
-              f"{result.seconds_per_epoch:.1f} s/epoch"
-              + (f", top-K over {metrics['num_users']} users in {eval_seconds[-1]:.1f} s)"
-                 if eval_seconds else ')'))
 
     paper = PAPER.get(args.dataset, {})
     results = {'KGCN': {

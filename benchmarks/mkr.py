@@ -181,21 +181,13 @@ def main() -> None:
             score_all = partial(model.score_all, item_vectors=model.item_vectors())
         metrics, pop_metrics, seconds = evaluate_ctr_split(
             model.score, score_all, train, y_train, test, y_test, num_users, num_items, KS,
-            args, seed, ranking_batch_size=1024)
-        metrics.update({f'val_{k}': v for k, v in result.best_metrics.items()})
-        metrics['best_epoch'] = result.best_epoch
-        metrics['epochs_run'] = result.epochs_run
+            args, seed, ranking_batch_size=1024, train_result=result)
         if seconds is not None:
             eval_seconds.append(seconds)
         pop_rows.append(pop_metrics)
         rows.append(metrics)
         timing.append(result.seconds_per_epoch)
         histories.append(result.history)
-        print(f"seed {seed}: test AUC {metrics['auc']:.4f} ACC {metrics['acc']:.4f} "
-              f"F1 {metrics['f1']:.4f} (best epoch {result.best_epoch}/"
-              f"{result.epochs_run}, {result.seconds_per_epoch:.2f} s/epoch"
-              + (f", top-K over {metrics['num_users']} users in {eval_seconds[-1]:.1f} s)"
-                 if eval_seconds else ')'))
 
     paper = PAPER.get(args.dataset, {})
     results = {name: {

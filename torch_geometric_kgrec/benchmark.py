@@ -169,7 +169,7 @@ def sample_eval_users(test_pos: torch.Tensor, num_users: int, seed: int):
 
 def evaluate_ctr_split(score, score_all, train, y_train, test, y_test, num_users: int,
                        num_items: int, ks: Sequence[int], args: argparse.Namespace,
-                       seed: int, ranking_batch_size: int = 256):
+                       seed: int, ranking_batch_size: int = 256, train_result=None):
     r"""Test metrics of a CTR model and of the popularity reference.
 
     CTR: AUC / accuracy / F1 of :obj:`score(users, items)` (probabilities) over the whole
@@ -177,6 +177,10 @@ def evaluate_ctr_split(score, score_all, train, y_train, test, y_test, num_users
     for every user with a test positive (or :obj:`args.eval_users` sampled users), the
     user's training positives masked, test positives as ground truth. Popularity
     (training positives) gets AUC and the same top-K.
+
+    With :obj:`train_result` (a :class:`~torch_geometric_kgrec.train.TrainResult`),
+    the validation metrics of the selected epoch, the epoch and the number of epochs
+    run are added to the metrics, and a one-line summary of the seed is printed.
 
     Returns:
         :obj:`(metrics, popularity_metrics, ranking_seconds or None)`
@@ -198,4 +202,13 @@ def evaluate_ctr_split(score, score_all, train, y_train, test, y_test, num_users
         seconds = time.perf_counter() - t0
         pop_metrics.update(evaluate_ranking(pop.score_all, test_pos, train_pos, num_users,
                                             num_items, **kw))
+    if train_result is not None:
+        r = train_result
+        metrics.update({f'val_{k}': v for k, v in r.best_metrics.items()})
+        metrics.update(best_epoch=r.best_epoch, epochs_run=r.epochs_run)
+        print(f"seed {seed}: test AUC {metrics['auc']:.4f} ACC {metrics['acc']:.4f} "
+              f"F1 {metrics['f1']:.4f} (best epoch {r.best_epoch}/{r.epochs_run}, "
+              f"{r.seconds_per_epoch:.2f} s/epoch"
+              + (f", top-K over {metrics['num_users']} users in {seconds:.1f} s)"
+                 if seconds is not None else ')'))
     return metrics, pop_metrics, seconds
