@@ -6,9 +6,8 @@ from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.inits import glorot
-from torch_geometric.utils import is_sparse, to_edge_index
 
-from torch_geometric_kgrec.nn.conv.relational_adj import RelationalAdj
+from torch_geometric_kgrec.nn.conv.relational_adj import RelationalAdj, typed_edges
 
 
 def add_inverse_relations(edge_index: Tensor, edge_type: Tensor,
@@ -124,23 +123,7 @@ class GatedPathConv(MessagePassing):
             gate = xr.view(-1)[edge_index.pair_head * num_rel + edge_index.pair_rel]
             return edge_index.propagate(x, rel, pair_weight=gate.sigmoid())
 
-        if is_sparse(edge_index):
-            if edge_type is not None:
-                raise ValueError("pass the relation ids as the values of the sparse "
-                                 "adjacency, not as 'edge_type'")
-            edge_index, values = to_edge_index(edge_index)
-            edge_type = values.long()
-        if edge_type is None:
-            raise ValueError("'edge_type' is required with a tensor 'edge_index'")
-        if edge_index.dim() != 2 or edge_index.size(0) != 2:
-            raise ValueError(f"'edge_index' must have shape [2, E] (got "
-                             f"{list(edge_index.shape)})")
-        if edge_type.dim() != 1 or edge_type.numel() != edge_index.size(1):
-            raise ValueError(f"'edge_type' has {edge_type.numel()} entries but "
-                             f"'edge_index' has {edge_index.size(1)} edges")
-        if edge_type.numel() > 0 and (int(edge_type.min()) < 0 or
-                                      int(edge_type.max()) >= num_rel):
-            raise ValueError(f"'edge_type' must lie in [0, {num_rel})")
+        edge_index, edge_type = typed_edges(edge_index, edge_type, num_rel)
         size = (x.size(0), x.size(0))
         gate = self.edge_updater(edge_index, xr=xr, edge_type=edge_type, size=size)
         return self.propagate(edge_index, x=x, gate=gate, edge_type=edge_type, rel=rel,

@@ -7,9 +7,9 @@ from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.inits import glorot
-from torch_geometric.utils import is_sparse, is_torch_sparse_tensor, scatter, to_edge_index
+from torch_geometric.utils import is_torch_sparse_tensor, scatter
 
-from torch_geometric_kgrec.nn.conv.relational_adj import RelationalAdj
+from torch_geometric_kgrec.nn.conv.relational_adj import RelationalAdj, typed_edges
 
 
 class KGINConv(MessagePassing):
@@ -117,23 +117,8 @@ class KGINConv(MessagePassing):
                                  f"relations, the layer {self.num_relations}")
             out = edge_index.propagate(x, self.relation_emb)
         else:
-            if is_sparse(edge_index):  # [N, N] adjacency, values = relation ids
-                if edge_type is not None:
-                    raise ValueError("pass the relation ids as the values of the sparse "
-                                     "adjacency, not as 'edge_type'")
-                edge_index, values = to_edge_index(edge_index)
-                edge_type = values.long()
-            if edge_type is None:
-                raise ValueError("'edge_type' is required with a tensor 'edge_index'")
-            if edge_index.dim() != 2 or edge_index.size(0) != 2:
-                raise ValueError(f"'edge_index' must have shape [2, E] (got "
-                                 f"{list(edge_index.shape)})")
-            if edge_type.numel() != edge_index.size(1):
-                raise ValueError(f"'edge_type' has {edge_type.numel()} entries but "
-                                 f"'edge_index' has {edge_index.size(1)} edges")
-            if edge_type.numel() > 0 and (int(edge_type.min()) < 0 or
-                                          int(edge_type.max()) >= self.num_relations):
-                raise ValueError(f"'edge_type' must lie in [0, {self.num_relations})")
+            edge_index, edge_type = typed_edges(edge_index, edge_type,
+                                                self.num_relations)
             out = self.propagate(edge_index, x=x, edge_type=edge_type,
                                  size=(x.size(0), x.size(0)))
 

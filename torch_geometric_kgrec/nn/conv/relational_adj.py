@@ -22,8 +22,34 @@ from typing import Callable, Optional
 
 import torch
 from torch import Tensor
-from torch_geometric.utils import scatter
+from torch_geometric.utils import is_sparse, scatter, to_edge_index
 
+
+
+def typed_edges(edge_index, edge_type: Optional[Tensor], num_relations: int):
+    r"""Validate the typed-edge input shared by the relational layers
+    (:class:`GatedPathConv`, :class:`KGINConv`): either a :obj:`[2, E]`
+    :obj:`edge_index` with an :obj:`[E]` :obj:`edge_type`, or a sparse
+    :obj:`[N, N]` adjacency whose values are the relation ids. Returns
+    :obj:`(edge_index, edge_type)`; raises a :class:`ValueError` naming the problem."""
+    if is_sparse(edge_index):
+        if edge_type is not None:
+            raise ValueError("pass the relation ids as the values of the sparse "
+                             "adjacency, not as 'edge_type'")
+        edge_index, values = to_edge_index(edge_index)
+        edge_type = values.long()
+    if edge_type is None:
+        raise ValueError("'edge_type' is required with a tensor 'edge_index'")
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(f"'edge_index' must have shape [2, E] (got "
+                         f"{list(edge_index.shape)})")
+    if edge_type.dim() != 1 or edge_type.numel() != edge_index.size(1):
+        raise ValueError(f"'edge_type' has {edge_type.numel()} entries but "
+                         f"'edge_index' has {edge_index.size(1)} edges")
+    if edge_type.numel() > 0 and (int(edge_type.min()) < 0 or
+                                  int(edge_type.max()) >= num_relations):
+        raise ValueError(f"'edge_type' must lie in [0, {num_relations})")
+    return edge_index, edge_type
 
 def csr_tensor(crow: Tensor, col: Tensor, value: Tensor, size) -> Tensor:
     r"""A :obj:`torch.sparse_csr_tensor` (without invariant checks and without the
