@@ -184,41 +184,30 @@ def test_learns_kg_preference_with_per_epoch_resampling():
     assert m['auc'] > 0.95 and m['acc'] > 0.85
 
 
-def test_learns_on_real_lastfm(tmp_path):
+def test_learns_on_real_lastfm(real_lastfm, one_thread):
     # Paper protocol (CTR 6:2:2) on the real Last.FM data, a few epochs at a higher
     # learning rate with per-epoch neighbour re-sampling: KGCN must clearly beat chance.
-    from kgrec_dataset_fixtures import real_dir
-
-    from torch_geometric_kgrec.datasets import LastFMKG
     from torch_geometric_kgrec.protocols import ctr_split
 
-    raw = real_dir('lastfm', 'user_artists.dat', 'item_index2entity_id.txt', 'kg.txt')
-    if not raw:
-        pytest.skip('real Last.FM files not found (set KGREC_DATA or ../shared/data)')
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        data = LastFMKG(root=str(tmp_path), raw_dir=raw)[0]
-        split = ctr_split(data, seed=0)
-        tr, va = split.train, split.val
-        kg = data['entity', 'kg', 'entity']
-        sampler = KGNeighborSampler(kg.edge_index, kg.edge_type, data['entity'].num_nodes, 8,
-                                    num_relations=len(data.relation_names))
-        torch.manual_seed(0)
-        model = KGCN(data['user'].num_nodes, data['entity'].num_nodes,
-                     sampler.num_relations + 1, data.num_items, embedding_dim=16,
-                     num_neighbors=8)
-        opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-        gen = torch.Generator().manual_seed(0)
-        for _ in range(3):
-            model.set_neighbors(*sampler.sample(gen))
-            for idx in torch.randperm(len(tr)).split(256):
-                opt.zero_grad()
-                model.loss(tr.users[idx], tr.items[idx], tr.label[idx], 1e-6).backward()
-                opt.step()
-        model.set_neighbors(*sampler.sample(torch.Generator().manual_seed(1)))
-        with torch.no_grad():
-            metrics = ctr_metrics(model.score(va.users, va.items), va.label)
-    finally:
-        torch.set_num_threads(threads)
+    data = real_lastfm
+    split = ctr_split(data, seed=0)
+    tr, va = split.train, split.val
+    kg = data['entity', 'kg', 'entity']
+    sampler = KGNeighborSampler(kg.edge_index, kg.edge_type, data['entity'].num_nodes, 8,
+                                num_relations=len(data.relation_names))
+    torch.manual_seed(0)
+    model = KGCN(data['user'].num_nodes, data['entity'].num_nodes,
+                 sampler.num_relations + 1, data.num_items, embedding_dim=16,
+                 num_neighbors=8)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        model.set_neighbors(*sampler.sample(gen))
+        for idx in torch.randperm(len(tr)).split(256):
+            opt.zero_grad()
+            model.loss(tr.users[idx], tr.items[idx], tr.label[idx], 1e-6).backward()
+            opt.step()
+    model.set_neighbors(*sampler.sample(torch.Generator().manual_seed(1)))
+    with torch.no_grad():
+        metrics = ctr_metrics(model.score(va.users, va.items), va.label)
     assert metrics['auc'] > 0.75 and metrics['acc'] > 0.68

@@ -175,14 +175,8 @@ def test_variants_repr_and_bad_input():
         MKR(3, 5, 6, 1, predictor='dot')
 
 
-def test_alternating_training_learns_and_optimisers_touch_own_parameters():
-    # tiny tensors: intra-op threads only add synchronisation (very slow on a busy CPU)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        _alternating_training()
-    finally:
-        torch.set_num_threads(threads)
+def test_alternating_training_learns_and_optimisers_touch_own_parameters(one_thread):
+    _alternating_training()
 
 
 def _alternating_training():
@@ -218,43 +212,32 @@ def _alternating_training():
     assert accuracy() >= 0.95 > before
 
 
-def test_learns_on_real_lastfm(tmp_path):
+def test_learns_on_real_lastfm(real_lastfm, one_thread):
     # Paper protocol on the real Last.FM data, a few epochs at a higher learning rate:
     # MKR must clearly beat chance (AUC 0.5) on the validation pairs.
-    from kgrec_dataset_fixtures import real_dir
-
-    from torch_geometric_kgrec.datasets import LastFMKG
     from torch_geometric_kgrec.metrics import ctr_metrics
     from torch_geometric_kgrec.protocols import ctr_split
 
-    raw = real_dir('lastfm', 'user_artists.dat', 'item_index2entity_id.txt', 'kg.txt')
-    if not raw:
-        pytest.skip('real Last.FM files not found (set KGREC_DATA or ../shared/data)')
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        data = LastFMKG(root=str(tmp_path), raw_dir=raw)[0]
-        split = ctr_split(data, seed=0)
-        tr, va = split.train, split.val
-        kg = data['entity', 'kg', 'entity']
-        torch.manual_seed(0)
-        model = MKR(data['user'].num_nodes, data.num_items, data['entity'].num_nodes,
-                    len(data.relation_names), embedding_dim=4, num_low_layers=2)
-        opt_rs = torch.optim.Adam(model.rs_parameters(), lr=5e-3)
-        opt_kge = torch.optim.Adam(model.kge_parameters(), lr=1e-3)
-        for epoch in range(2):
-            for idx in torch.randperm(len(tr)).split(256):
-                opt_rs.zero_grad()
-                model.recommendation_loss(tr.users[idx], tr.items[idx], tr.label[idx]).backward()
-                opt_rs.step()
-            if epoch == 0:
-                for idx in torch.randperm(kg.edge_index.size(1)).split(256):
-                    opt_kge.zero_grad()
-                    model.kge_loss(kg.edge_index[0, idx], kg.edge_type[idx],
-                                   kg.edge_index[1, idx]).backward()
-                    opt_kge.step()
-        with torch.no_grad():
-            metrics = ctr_metrics(model.score(va.users, va.items), va.label)
-    finally:
-        torch.set_num_threads(threads)
+    data = real_lastfm
+    split = ctr_split(data, seed=0)
+    tr, va = split.train, split.val
+    kg = data['entity', 'kg', 'entity']
+    torch.manual_seed(0)
+    model = MKR(data['user'].num_nodes, data.num_items, data['entity'].num_nodes,
+                len(data.relation_names), embedding_dim=4, num_low_layers=2)
+    opt_rs = torch.optim.Adam(model.rs_parameters(), lr=5e-3)
+    opt_kge = torch.optim.Adam(model.kge_parameters(), lr=1e-3)
+    for epoch in range(2):
+        for idx in torch.randperm(len(tr)).split(256):
+            opt_rs.zero_grad()
+            model.recommendation_loss(tr.users[idx], tr.items[idx], tr.label[idx]).backward()
+            opt_rs.step()
+        if epoch == 0:
+            for idx in torch.randperm(kg.edge_index.size(1)).split(256):
+                opt_kge.zero_grad()
+                model.kge_loss(kg.edge_index[0, idx], kg.edge_type[idx],
+                               kg.edge_index[1, idx]).backward()
+                opt_kge.step()
+    with torch.no_grad():
+        metrics = ctr_metrics(model.score(va.users, va.items), va.label)
     assert metrics['auc'] > 0.75 and metrics['acc'] > 0.70
