@@ -115,8 +115,13 @@ class KGRecDataset(InMemoryDataset):
         self.fetch()
 
     def fetch(self) -> None:
-        r"""Download the raw files into :obj:`self.raw_dir`."""
-        raise NotImplementedError
+        r"""Download the raw files into :obj:`self.raw_dir`: by default every file of
+        :obj:`raw_file_names` from :obj:`<url>/<file name>`; datasets whose public
+        files are named or packed differently override this."""
+        url = getattr(self, 'url', None)
+        if url is None:
+            raise NotImplementedError(f'{type(self).__name__} has no download source')
+        self._download_all({f: f'{url}/{f}' for f in self.raw_file_names}, self.raw_dir)
 
     def process_raw(self) -> HeteroData:
         r"""Read :obj:`self.raw_dir` and return the data object."""

@@ -63,10 +63,6 @@ class BookCrossingKG(KGRecDataset):
     def raw_file_names(self):
         return ['ratings_final.txt', 'kg_final.txt', 'item_index2entity_id_rehashed.txt']
 
-    def fetch(self) -> None:
-        self._download_all({f: f'{self.url}/{f}' for f in self.raw_file_names},
-                           self.raw_dir)
-
     def process_raw(self) -> HeteroData:
         return load_book_crossing(self.raw('ratings_final.txt'), self.raw('kg_final.txt'),
                                   self.raw('item_index2entity_id_rehashed.txt'))

@@ -56,10 +56,6 @@ class LastFMKG(KGRecDataset):
     def raw_file_names(self):
         return ['user_artists.dat', 'item_index2entity_id.txt', 'kg.txt']
 
-    def fetch(self) -> None:
-        self._download_all({f: f'{self.url}/{f}' for f in self.raw_file_names},
-                           self.raw_dir)
-
     def process_raw(self) -> HeteroData:
         return load_mkr_format(
             self.raw('user_artists.dat'), self.raw('item_index2entity_id.txt'),
