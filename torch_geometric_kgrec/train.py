@@ -10,7 +10,6 @@ import copy
 import math
 import os
 import platform
-import random
 import resource
 import time
 from dataclasses import dataclass, field
@@ -18,16 +17,8 @@ from typing import Callable, Dict, List, Optional, Union
 
 import numpy as np
 import torch
+from torch_geometric import seed_everything  # noqa: F401  (re-exported)
 from tqdm.auto import tqdm
-
-
-def seed_everything(seed: int) -> None:
-    r"""Seed :mod:`random`, NumPy and PyTorch (CPU and CUDA)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
 
 
 def peak_memory_mb(device: Union[str, torch.device, None] = None) -> float:
