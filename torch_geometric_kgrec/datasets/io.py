@@ -25,7 +25,6 @@ takes well under a second); only when that fails does a line-by-line scan run to
 and report the first offending line.
 """
 import io
-import os
 import re
 from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -40,7 +39,6 @@ __all__ = [
     'read_adjacency_lists',
     'first_unique',
     'factorize',
-    'file_fingerprint',
 ]
 
 _INT_RE = re.compile(r'[+-]?\d+\Z')
@@ -453,16 +451,3 @@ def factorize(values: np.ndarray, order: str = 'appearance') -> Tuple[np.ndarray
     rank = np.empty_like(perm)
     rank[perm] = np.arange(perm.size)
     return rank[inv].astype(np.int64), uniq[perm]
-
-
-def file_fingerprint(paths: Sequence[str]) -> str:
-    r"""A short hash of the absolute paths and sizes of :obj:`paths` (used to tell
-    processed files of different raw copies apart)."""
-    import hashlib
-    h = hashlib.sha1()
-    for p in paths:
-        if os.path.exists(p):
-            h.update(os.path.abspath(p).encode())
-            h.update(str(os.path.getsize(p)).encode())
-    return h.hexdigest()[:8]
-
