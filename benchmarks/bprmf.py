@@ -25,13 +25,17 @@ PROTOCOL = ('top-K full ranking: per-user random 8:1:1 split of positives; unifo
 
 
 def main() -> None:
-    p = base_parser(__doc__.splitlines()[0], default_epochs=200)
-    p.add_argument('--dim', type=int, default=64)
-    p.add_argument('--lr', type=float, default=1e-3)
-    p.add_argument('--l2', type=float, default=1e-4)
-    p.add_argument('--batch-size', type=int, default=1024)
-    p.add_argument('--patience', type=int, default=5)
-    p.add_argument('--eval-every', type=int, default=5)
+    p = base_parser(__doc__, default_epochs=200)
+    p.add_argument('--dim', type=int, default=64, help='embedding size')
+    p.add_argument('--lr', type=float, default=1e-3, help='Adam learning rate')
+    p.add_argument('--l2', type=float, default=1e-4,
+                   help='weight of the L2 penalty on the batch embeddings')
+    p.add_argument('--batch-size', type=int, default=1024,
+                   help='(user, positive, negative) triples per step')
+    p.add_argument('--patience', type=int, default=5,
+                   help='validations without recall@20 improvement before stopping')
+    p.add_argument('--eval-every', type=int, default=5,
+                   help='validate every this many epochs')
     args = p.parse_args()
     device = torch.device(args.device)
 
@@ -50,7 +54,7 @@ def main() -> None:
 
         def test_metrics(model):
             return evaluate_ranking(model.score_all, test, train_val, num_users, num_items,
-                                    ks=KS, device=device)
+                                    ks=KS, device=device, progress=not args.no_progress)
 
         pop = Popularity(num_items, train).to(device)
         per_seed['Popularity'].append(test_metrics(pop))

@@ -66,15 +66,18 @@ PROTOCOL = ('CTR 6:2:2 random split of labelled pairs (ctr_split); BCE; model se
 
 
 def main() -> None:
-    p = base_parser(__doc__.splitlines()[0], default_dataset='book-crossing',
+    p = base_parser(__doc__, default_dataset='book-crossing',
                     default_epochs=50)
-    p.add_argument('--dim', type=int, default=None, help='embedding size d')
-    p.add_argument('--neighbors', type=int, default=None, help='sampled neighbours K')
-    p.add_argument('--layers', type=int, default=None, help='receptive-field depth H')
-    p.add_argument('--aggregator', default=None, choices=['sum', 'concat', 'neighbor'])
-    p.add_argument('--lr', type=float, default=None)
-    p.add_argument('--l2', type=float, default=None, help='weight of the L2 penalty')
-    p.add_argument('--batch-size', type=int, default=None)
+    p.add_argument('--dim', type=int, default=None, help="embedding size d (unset: the paper's value for the dataset)")
+    p.add_argument('--neighbors', type=int, default=None, help="sampled neighbours K (unset: the paper's value)")
+    p.add_argument('--layers', type=int, default=None, help="receptive-field depth H (unset: the paper's value)")
+    p.add_argument('--aggregator', default=None, choices=['sum', 'concat', 'neighbor'],
+                   help="KGCN aggregator (unset: the paper's choice for the dataset)")
+    p.add_argument('--lr', type=float, default=None,
+                   help="Adam learning rate (unset: the paper's value)")
+    p.add_argument('--l2', type=float, default=None, help="weight of the L2 penalty (unset: the paper's value)")
+    p.add_argument('--batch-size', type=int, default=None,
+                   help="labelled pairs per step (unset: the paper's value)")
     p.add_argument('--resample', default='epoch', choices=['epoch', 'once'],
                    help='training neighbours: fresh draw every epoch, or one draw')
     add_ctr_arguments(p)

@@ -148,26 +148,32 @@ def available(names: List[str]) -> Dict[str, Optional[str]]:
 
 
 def main() -> None:
-    p = base_parser(__doc__.splitlines()[0], default_dataset='movielens-100k',
+    p = base_parser(__doc__, default_dataset='movielens-100k',
                     default_epochs=40)
     p.add_argument('--models', default=','.join(KEYS),
                    help=f"comma-separated subset of {', '.join(KEYS)}")
     p.add_argument('--epochs-mf', type=int, default=None,
-                   help='max epochs of the cheap BPRMF/CKE (default: 3 x --epochs)')
-    p.add_argument('--dim', type=int, default=64)
-    p.add_argument('--layers', type=int, default=3)
-    p.add_argument('--preferences', type=int, default=4)
-    p.add_argument('--meta-preferences', type=int, default=64)
+                   help='max epochs of the cheap BPRMF/CKE (unset: 3 x --epochs)')
+    p.add_argument('--dim', type=int, default=64, help='embedding size')
+    p.add_argument('--layers', type=int, default=3, help='propagation layers')
+    p.add_argument('--preferences', type=int, default=4,
+                   help='user intents / preferences (KGIN, KMPN)')
+    p.add_argument('--meta-preferences', type=int, default=64,
+                   help='meta-preferences of KMPN')
     p.add_argument('--eps', type=float, default=0.5, help='soft DCorr ratio epsilon')
-    p.add_argument('--dcorr-weight', type=float, default=1e-4)
-    p.add_argument('--l2', type=float, default=1e-5)
-    p.add_argument('--lr', type=float, default=1e-3)
-    p.add_argument('--node-dropout', type=float, default=0.5)
-    p.add_argument('--message-dropout', type=float, default=0.1)
-    p.add_argument('--batch-size', type=int, default=1024)
+    p.add_argument('--dcorr-weight', type=float, default=1e-4,
+                   help='weight of the distance-correlation loss')
+    p.add_argument('--l2', type=float, default=1e-5, help='L2 weight on the batch embeddings')
+    p.add_argument('--lr', type=float, default=1e-3, help='Adam learning rate')
+    p.add_argument('--node-dropout', type=float, default=0.5,
+                   help='fraction of interaction edges dropped per step')
+    p.add_argument('--message-dropout', type=float, default=0.1,
+                   help='dropout on the propagated messages')
+    p.add_argument('--batch-size', type=int, default=1024,
+                   help='(user, positive, negative) triples per step')
     p.add_argument('--kg-batch-size', type=int, default=1024,
                    help='KG triples per step of the joint CKE loss')
-    p.add_argument('--eval-every', type=int, default=2)
+    p.add_argument('--eval-every', type=int, default=2, help='validate every this many epochs')
     p.add_argument('--patience', type=int, default=5,
                    help='validations without improvement before stopping')
     args = p.parse_args()
@@ -241,7 +247,7 @@ def main() -> None:
                 metrics = evaluate_ranking(model.score_all, test, train_val, num_users,
                                            num_items, ks=KS, metrics=('recall', 'ndcg',
                                                                       'hit_ratio'),
-                                           device=device)
+                                           device=device, progress=not args.no_progress)
             metrics.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run,
                            wall_seconds=time.perf_counter() - t0)
             per_seed[name].append(metrics)

@@ -82,7 +82,8 @@ def timeit(fn: Callable[[], object], repeats: int, device: torch.device) -> Dict
 
 
 def main() -> None:
-    p = base_parser(__doc__.splitlines()[0], default_dataset='synthetic', default_epochs=5)
+    p = base_parser(__doc__, default_dataset='synthetic', default_epochs=5,
+                    options=('dataset', 'root', 'device', 'seed', 'epochs', 'out'))
     p.add_argument('--num-neighbors', type=int, default=4, help='K of the KG sampler')
     p.add_argument('--num-negatives-sampled', type=int, default=999,
                    help='N of the sampled-ranking protocol (MeKB-Rec)')

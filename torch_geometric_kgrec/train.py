@@ -49,6 +49,15 @@ def machine_info(device: Union[str, torch.device, None] = None) -> Dict[str, obj
     return info
 
 
+_TRAININGS: List[Dict[str, object]] = []
+
+
+def recorded_trainings() -> List[Dict[str, object]]:
+    r"""Summary and per-epoch history of every :func:`run_training` call of this process
+    so far, in call order (the benchmarks write it into their result JSON)."""
+    return [dict(r) for r in _TRAININGS]
+
+
 @dataclass
 class TrainResult:
     r"""What :func:`run_training` returns."""
@@ -130,6 +139,11 @@ def run_training(
         model.load_state_dict(best_state)
     else:
         best_epoch = len(history)
-    return TrainResult(best_epoch=best_epoch, best_metrics=best_metrics, history=history,
-                       seconds_per_epoch=float(np.mean(seconds)) if seconds else float('nan'),
-                       epochs_run=len(history), stopped_early=stopped)
+    result = TrainResult(best_epoch=best_epoch, best_metrics=best_metrics, history=history,
+                         seconds_per_epoch=float(np.mean(seconds)) if seconds else float('nan'),
+                         epochs_run=len(history), stopped_early=stopped)
+    _TRAININGS.append({'desc': desc, 'monitor': monitor, 'best_epoch': result.best_epoch,
+                       'epochs_run': result.epochs_run, 'stopped_early': stopped,
+                       'seconds_per_epoch': result.seconds_per_epoch,
+                       'best_metrics': dict(best_metrics), 'history': list(history)})
+    return result
