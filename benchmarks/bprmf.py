@@ -9,8 +9,9 @@ user's training and validation items masked.
 """
 import torch
 
-from torch_geometric_kgrec.benchmark import (aggregate, base_parser, format_table,
-                                             load_dataset, write_result)
+from torch_geometric_kgrec.benchmark import (add_checkpoint_arguments, aggregate, base_parser,
+                                             checkpoint_kwargs, format_table, load_dataset,
+                                             write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.metrics import evaluate_ranking
 from torch_geometric_kgrec.nn import BPRMF, Popularity
@@ -36,6 +37,7 @@ def main() -> None:
                    help='validations without recall@20 improvement before stopping')
     p.add_argument('--eval-every', type=int, default=5,
                    help='validate every this many epochs')
+    add_checkpoint_arguments(p)
     args = p.parse_args()
     device = torch.device(args.device)
 
@@ -84,7 +86,9 @@ def main() -> None:
 
         result = run_training(model, train_epoch, validate, args.epochs, monitor='recall@20',
                               patience=args.patience, eval_every=args.eval_every,
-                              progress=not args.no_progress, desc=f'BPRMF seed {seed}')
+                              progress=not args.no_progress, desc=f'BPRMF seed {seed}',
+                              state={'optimizer': optimizer, 'generator': gen},
+                              **checkpoint_kwargs(args, f'BPRMF seed {seed}'))
         metrics = test_metrics(model)
         metrics['best_epoch'] = result.best_epoch
         per_seed['BPRMF'].append(metrics)

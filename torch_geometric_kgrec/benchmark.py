@@ -85,6 +85,33 @@ def base_parser(description: str, default_dataset: str = 'lastfm',
     return p
 
 
+def add_checkpoint_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    r"""``--checkpoint DIR``, ``--checkpoint-every N`` and ``--resume`` for scripts whose
+    :func:`~torch_geometric_kgrec.train.run_training` calls pass
+    :func:`checkpoint_kwargs`."""
+    p.add_argument('--checkpoint', default=None, metavar='DIR',
+                   help='save a checkpoint of every training run under DIR/<run name>/ '
+                   '(model, optimiser, samplers, RNG states, best weights, history)')
+    p.add_argument('--checkpoint-every', type=int, default=1, metavar='N',
+                   help='save the checkpoint every N epochs (and at the end)')
+    p.add_argument('--resume', action='store_true',
+                   help='continue every run from its checkpoint in --checkpoint DIR '
+                   '(finished runs are not trained again); the result equals an '
+                   'uninterrupted run')
+    return p
+
+
+def checkpoint_kwargs(args: argparse.Namespace, run: str) -> Dict[str, Any]:
+    r"""The checkpoint arguments of :func:`~torch_geometric_kgrec.train.run_training`
+    for the run called :obj:`run` (e.g. ``'BPRMF seed 0'``)."""
+    folder = getattr(args, 'checkpoint', None)
+    if not folder:
+        return {}
+    name = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in run)
+    return {'checkpoint': osp.join(folder, name), 'resume': bool(args.resume),
+            'checkpoint_every': args.checkpoint_every}
+
+
 #: The datasets loaded through :func:`load_dataset` in this process (written into the
 #: result document).
 LOADED_DATA: List[Dict[str, Any]] = []
