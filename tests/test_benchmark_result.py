@@ -61,7 +61,7 @@ class _Parser(Exception):
     pass
 
 
-@pytest.mark.parametrize('script', ['bprmf', 'kgcn', 'kmpn', 'ktup', 'mkr',
+@pytest.mark.parametrize('script', ['bprmf', 'kgcn', 'kmpn', 'ktup', 'mkr', 'quickstart',
                                     'sampling_speed', 'conv_speed'])
 def test_help_texts(script, monkeypatch):
     def grab(self, *args, **kwargs):

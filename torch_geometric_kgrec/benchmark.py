@@ -147,7 +147,7 @@ def git_commit(path: Optional[str] = None) -> Dict[str, Any]:
         head = run('rev-parse', 'HEAD')
         if head.returncode == 0:
             out['commit'] = head.stdout.strip()
-            out['dirty'] = bool(run('status', '--porcelain', '-uno').stdout.strip())
+            out['dirty'] = bool(run('status', '--porcelain').stdout.strip())
     except (OSError, subprocess.SubprocessError):
         pass
     return out
