@@ -114,7 +114,7 @@ _WORKER = textwrap.dedent('''
                 f.write('processed\\n')
             return super().process_raw()
 
-    warnings.simplefilter('error')  # a re-processing warning = a torn read
+    warnings.filterwarnings('error', message='.*re-processing')  # = a torn read
     root, raw, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     for i in range(n):  # the first construction of both processes meets a fresh root
         ds = Counted(root, raw_dir=raw, force_reload=mode == 'write' and i > 0)

@@ -216,6 +216,12 @@ def _check_header(path: str, header_line: str, sep: Optional[str],
             f'{list(expected)}, found {found}')
 
 
+def _empty_file(path: str, text: str) -> 'DataFormatError':
+    what = 'is empty (0 bytes)' if not text else 'holds only whitespace'
+    return DataFormatError(path, None, f'the file {what}: an empty or truncated download? '
+                           'Replace it with the published file')
+
+
 def read_table(path: str, dtypes: Sequence[str], *, sep: Optional[str] = '\t',
                header: Union[int, Sequence[str]] = 0,
                names: Optional[Sequence[str]] = None, allow_empty: bool = False) -> Table:
@@ -248,6 +254,8 @@ def read_table(path: str, dtypes: Sequence[str], *, sep: Optional[str] = '\t',
     else:
         expected = None
     text = _read_text(path)
+    if not text.strip() and not allow_empty:
+        raise _empty_file(path, text)
     if expected is not None:
         first = text.split('\n', 1)[0]
         _check_header(path, first, sep, expected)
@@ -305,6 +313,8 @@ def read_atomic(path: str, fields: Mapping[str, str]) -> Table:
             ``'str'``), in the order they should appear in the returned table.
     """
     text = _read_text(path)
+    if not text.strip():
+        raise _empty_file(path, text)
     first = text.split('\n', 1)[0]
     header = [h.strip() for h in first.split('\t')]
     col_names = [h.split(':', 1)[0] for h in header]
@@ -341,6 +351,8 @@ def read_adjacency_lists(path: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray,
         decides what that means. Non-integer tokens raise :class:`DataFormatError`.
     """
     text = _read_text(path)
+    if not text.strip():
+        raise _empty_file(path, text)
     values = None
     if text.isascii() and '_' not in text:  # int() would accept '1_000'
         # Tokens per line, vectorised over the bytes: a token starts at a non-space

@@ -3,6 +3,7 @@ from torch_geometric.data import HeteroData
 
 from torch_geometric_kgrec.datasets.base import KGRecDataset
 from torch_geometric_kgrec.datasets.io import factorize, first_unique, read_atomic
+from torch_geometric_kgrec.datasets.report import check_non_negative, report_duplicates
 from torch_geometric_kgrec.datasets.schema import make_kgrec_data
 
 
@@ -100,8 +101,10 @@ def load_movielens_100k(inter_path: str, item_path: str, link_path: str,
                                      'timestamp': 'float'})
     inter.check_finite('rating', 'rating')
     inter.check_finite('timestamp', 'timestamp')
+    check_non_negative(inter, 'user_id', 'item_id')
     items = item_index(inter, 'item_id')
     keep = first_unique(inter['user_id'], items)
+    report_duplicates(inter, keep, 'rating', 'user_id', 'item_id')
     user_orig, user_idx = np.unique(inter['user_id'][keep], return_inverse=True)
 
     link = read_atomic(link_path, {'item_id': 'int', 'entity_id': 'str'})
@@ -119,6 +122,7 @@ def load_movielens_100k(inter_path: str, item_path: str, link_path: str,
     kg = read_atomic(kg_path, {'head_id': 'str', 'relation_id': 'str', 'tail_id': 'str'})
     heads, rels, tails = (kg[c].astype(str) for c in ('head_id', 'relation_id', 'tail_id'))
     tk = first_unique(heads, rels, tails)
+    report_duplicates(kg, tk)
     heads, rels, tails = heads[tk], rels[tk], tails[tk]
     both = np.stack([heads, tails], axis=1).reshape(-1)  # appearance order: h, t, h, ...
     codes, uniq = factorize(both, order='appearance')
