@@ -141,3 +141,23 @@ def test_concurrent_processes(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], outs
     assert log.read_text().count('processed') == 1 + 10
     assert not [f for f in os.listdir(tmp_path / 'c' / 'processed') if f.endswith('.tmp')]
+
+
+class _Scale:
+    def __init__(self, factor):
+        self.factor = factor
+
+    def __call__(self, data):
+        data[INTER].rating = data[INTER].rating * self.factor
+        return data
+
+    def __repr__(self):
+        return f'_Scale({self.factor})'
+
+
+def test_pre_transform_is_part_of_the_fingerprint(tmp_path):
+    raw = write(tmp_path / 'raw', LASTFM)
+    a = LastFMKG(tmp_path / 'c', raw_dir=raw, pre_transform=_Scale(2))
+    b = LastFMKG(tmp_path / 'c', raw_dir=raw, pre_transform=_Scale(3))
+    assert a.processed_paths[0] != b.processed_paths[0]
+    assert b[0][INTER].rating.max() == 300  # not the cached x2 data
