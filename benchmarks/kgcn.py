@@ -25,8 +25,9 @@ user, i.e. O(U I K d) in chunks, never a users x items x K^H x d tensor. On a sh
 import torch
 
 from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
-                                             evaluate_ctr_split, format_table, load_dataset,
-                                             predict_pairs, write_result)
+                                             checkpoint_kwargs, evaluate_ctr_split,
+                                             format_table, load_dataset, predict_pairs,
+                                             write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.metrics import ctr_metrics
 from torch_geometric_kgrec.nn import KGCN
@@ -148,7 +149,9 @@ def main() -> None:
 
         result = run_training(model, train_epoch, lambda: ctr(val, y_val), args.epochs,
                               monitor='auc', patience=args.patience,
-                              progress=not args.no_progress, desc=f'KGCN seed {seed}')
+                              progress=not args.no_progress, desc=f'KGCN seed {seed}',
+                              state={'optimizer': optimizer, 'generator': gen},
+                              **checkpoint_kwargs(args, f'KGCN seed {seed}'))
         model.eval()
         model.set_neighbors(*eval_neighbors)
         metrics, pop_metrics, seconds = evaluate_ctr_split(

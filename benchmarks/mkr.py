@@ -23,8 +23,9 @@ from functools import partial
 import torch
 
 from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
-                                             evaluate_ctr_split, format_table, load_dataset,
-                                             predict_pairs, write_result)
+                                             checkpoint_kwargs, evaluate_ctr_split,
+                                             format_table, load_dataset, predict_pairs,
+                                             write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.metrics import ctr_metrics
 from torch_geometric_kgrec.nn import MKR
@@ -183,7 +184,9 @@ def main() -> None:
 
         result = run_training(model, train_epoch, lambda: ctr(val, y_val), args.epochs,
                               monitor='auc', patience=args.patience,
-                              progress=not args.no_progress, desc=f'{name} seed {seed}')
+                              progress=not args.no_progress, desc=f'{name} seed {seed}',
+                              state={'opt_rs': opt_rs, 'opt_kge': opt_kge, 'generator': gen},
+                              **checkpoint_kwargs(args, f'{name} seed {seed}'))
         model.eval()
         with torch.no_grad():  # the item tower runs once for all items
             score_all = partial(model.score_all, item_vectors=model.item_vectors())

@@ -289,13 +289,15 @@ def write_result(path: Optional[str], *, args: argparse.Namespace, data_stats: M
 # --- shared by the CTR benchmarks (MKR, KGCN) ------------------------------------------
 
 def add_ctr_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    r"""Arguments of every CTR benchmark (early stopping and the top-K evaluation)."""
+    r"""Arguments of every CTR benchmark (early stopping, the top-K evaluation and
+    :func:`add_checkpoint_arguments`)."""
     p.add_argument('--patience', type=int, default=5,
                    help='epochs without validation-AUC improvement before stopping')
     p.add_argument('--eval-users', type=int, default=0,
                    help='top-K on a seeded sample of this many users with a test positive '
                    '(0: all of them)')
     p.add_argument('--no-ranking', action='store_true', help='skip the top-K evaluation')
+    add_checkpoint_arguments(p)
     return p
 
 
