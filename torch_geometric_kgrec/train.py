@@ -233,6 +233,8 @@ def run_training(
         if finished:
             break
         model.train()
+        if progress:  # a long epoch shows what is running instead of a frozen bar
+            bar.set_postfix_str(f'training epoch {epoch}', refresh=True)
         t0 = time.perf_counter()
         out = train_epoch(epoch)
         seconds.append(time.perf_counter() - t0)
@@ -240,6 +242,8 @@ def run_training(
         row.update(out if isinstance(out, dict) else {'loss': float(out)})
         if evaluate is not None and (epoch % eval_every == 0 or epoch == epochs):
             model.eval()
+            if progress:
+                bar.set_postfix_str(f'validating after epoch {epoch}', refresh=True)
             with torch.no_grad():
                 metrics = evaluate()
             if monitor not in metrics:
