@@ -82,3 +82,20 @@ def test_book_crossing_and_ml100k_count_duplicates(tmp_path):
     inter = ML100K['ml-100k.inter'] + '22\t1\t4\t881251001\n'
     _, msgs = _load(MovieLens100KKG, tmp_path / 'm', dict(ML100K, **{'ml-100k.inter': inter}))
     assert '1 conflicting duplicate rows dropped (another rating' in _one(msgs, 'ml-100k.inter')
+
+
+def test_real_book_crossing_kg_given_as_lastfm_kg_is_an_error(tmp_path):
+    import shutil
+
+    from kgrec_dataset_fixtures import real_dir
+    fm = real_dir('lastfm', 'user_artists.dat', 'item_index2entity_id.txt')
+    bx = real_dir('book-crossing', 'kg_final.txt')
+    if not (fm and bx):
+        pytest.skip('real Last.FM / Book-Crossing files not found (set KGREC_DATA)')
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    for f in ('user_artists.dat', 'item_index2entity_id.txt'):
+        shutil.copy(f'{fm}/{f}', raw / f)
+    shutil.copy(f'{bx}/kg_final.txt', raw / 'kg.txt')  # was: a silent 36,780-triple KG
+    with pytest.raises(DataFormatError, match='relation column holds integer ids'):
+        LastFMKG(tmp_path / 'cache', raw_dir=str(raw))
