@@ -3,14 +3,11 @@ probe of the issue, rerun as a test."""
 import os
 import os.path as osp
 import pickle
-import subprocess
-import sys
-import textwrap
 import warnings
 
 import pytest
 import torch
-from kgrec_dataset_fixtures import LASTFM, REPO, write
+from kgrec_dataset_fixtures import LASTFM, write
 
 from torch_geometric_kgrec.datasets import LastFMKG
 from torch_geometric_kgrec.datasets.cache import (CacheError, data_checksum,
@@ -103,42 +100,37 @@ def test_planted_pickles_do_not_execute(tmp_path):
     assert data_checksum(again[0]) == data_checksum(ds[0])
 
 
-_WORKER = textwrap.dedent('''
-    import sys, warnings
-    sys.path[:0] = [{repo!r}]
-    from torch_geometric_kgrec.datasets import LastFMKG
+class _Counted(LastFMKG):
+    log_path = None
 
-    class Counted(LastFMKG):
-        def process_raw(self):
-            with open({log!r}, 'a') as f:
-                f.write('processed\\n')
-            return super().process_raw()
+    def process_raw(self):
+        with open(self.log_path, 'a') as f:
+            f.write('processed\n')
+        return super().process_raw()
 
+
+def _worker(root, raw, log, mode, n):
     warnings.filterwarnings('error', message='.*re-processing')  # = a torn read
-    root, raw, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    _Counted.log_path = str(log)
     for i in range(n):  # the first construction of both processes meets a fresh root
-        ds = Counted(root, raw_dir=raw, force_reload=mode == 'write' and i > 0)
-        assert ds[0]['user', 'interacts', 'entity'].edge_index.size(1) == 4
-''')
-
-
-def _spawn(script, *args):
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
-    return subprocess.Popen([sys.executable, str(script), *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ds = _Counted(root, raw_dir=raw, force_reload=mode == 'write' and i > 0)
+        assert ds[0][INTER].edge_index.size(1) == 4
 
 
 def test_concurrent_processes(tmp_path):
+    import multiprocessing as mp
     raw = write(tmp_path / 'raw', LASTFM)
     log = tmp_path / 'log'
-    script = tmp_path / 'worker.py'
-    script.write_text(_WORKER.format(repo=REPO, log=str(log)))
+    ctx = mp.get_context('fork')  # forked from this process: no second import of torch
     # two processes start on a fresh root: one processes, the other waits and loads;
     # then the first re-writes the file 10 times while the second keeps reading it
-    procs = [_spawn(script, tmp_path / 'c', raw, 'write', 11),
-             _spawn(script, tmp_path / 'c', raw, 'read', 25)]
-    outs = [p.communicate(timeout=180)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs
+    procs = [ctx.Process(target=_worker, args=(tmp_path / 'c', raw, log, 'write', 11)),
+             ctx.Process(target=_worker, args=(tmp_path / 'c', raw, log, 'read', 30))]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=180)
+    assert [p.exitcode for p in procs] == [0, 0]
     assert log.read_text().count('processed') == 1 + 10
     assert not [f for f in os.listdir(tmp_path / 'c' / 'processed') if f.endswith('.tmp')]
 
