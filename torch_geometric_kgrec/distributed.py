@@ -42,7 +42,7 @@ a finite :obj:`timeout` as a second line of defence.
 import datetime
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
