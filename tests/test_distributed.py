@@ -168,6 +168,13 @@ def _worker(rank, port, ref_path):
             # shards of 4 and 3 it weights them 1/2 : 1/2, not 4/7 : 3/7.
             assert abs(mine['loss'] - theirs['loss']) <= 0.02 * theirs['loss']
         assert result.best_epoch == ref['best_epoch']
+        # Sparse gradients (sparse=True embeddings) are averaged and stay sparse.
+        emb = torch.nn.Embedding(4, 2, sparse=True)
+        emb(torch.tensor([rank, 2])).sum().backward()
+        env.all_reduce_gradients([emb.weight])
+        assert emb.weight.grad.is_sparse
+        expected = torch.tensor([[.5, .5], [.5, .5], [1., 1.], [0., 0.]])
+        assert torch.equal(emb.weight.grad.to_dense(), expected)
         open(f'{ref_path}.rank{rank}.ok', 'w').close()
         # Last: rank 1 dies while rank 0 waits for it in a collective.
         from torch_geometric_kgrec.distributed import all_reduce_sum

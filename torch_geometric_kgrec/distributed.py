@@ -212,7 +212,10 @@ class DistEnv:
         last :meth:`shard`, else :math:`1 / W`), in one coalesced all-reduce. A
         parameter without a gradient on some rank counts as zero there; one without a
         gradient on every rank keeps :obj:`grad = None` (as in a single process, so
-        that e.g. Adam skips it)."""
+        that e.g. Adam skips it). Sparse gradients (:obj:`sparse=True` embeddings) are
+        reduced densely and handed back sparse. Gradient clipping must come after
+        this, i.e. not between :meth:`backward` and :meth:`step` of an attached
+        optimizer (it would see this rank's gradients only)."""
         weight = self._weight if self._weight is not None else 1.0 / self.world_size
         self._weight = None
         if not self.is_distributed:
@@ -227,11 +230,13 @@ class DistEnv:
         params = [p for p, h in zip(params, has.tolist()) if h > 0]
         if not params:
             return
-        flat = torch.cat([
-            (p.grad.detach().reshape(-1) if p.grad is not None else
-             torch.zeros(p.numel(), dtype=p.dtype, device=p.device)).to(dev)
-            for p in params
-        ])
+        def dense(p):
+            if p.grad is None:
+                return torch.zeros(p.numel(), dtype=p.dtype, device=p.device)
+            g = p.grad.detach()
+            return (g.to_dense() if g.is_sparse else g).reshape(-1)
+
+        flat = torch.cat([dense(p).to(dev) for p in params])
         if weight == 0.0:  # empty shard: contribute nothing (its loss may be NaN)
             flat.zero_()
         else:
@@ -241,7 +246,9 @@ class DistEnv:
         for p in params:
             g = flat[offset:offset + p.numel()].view_as(p).to(p.device, p.dtype)
             offset += p.numel()
-            if p.grad is None:
+            if p.grad is not None and p.grad.is_sparse:  # e.g. for SparseAdam
+                p.grad = g.to_sparse()
+            elif p.grad is None:
                 p.grad = g
             else:
                 p.grad.copy_(g)
