@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from torch_geometric_kgrec.distributed import current_env
+
 
 def seed_everything(seed: int) -> None:
     r"""Seed :mod:`random`, NumPy and PyTorch (CPU and CUDA)."""
@@ -55,6 +57,7 @@ def machine_info(device: Union[str, torch.device, None] = None) -> Dict[str, obj
     }
     if device is not None and torch.device(device).type == 'cuda':
         info['gpu'] = torch.cuda.get_device_name(torch.device(device))
+    info.update(current_env().info())  # world_size / backend of a torchrun job
     return info
 
 
@@ -67,6 +70,7 @@ class TrainResult:
     seconds_per_epoch: float = float('nan')
     epochs_run: int = 0
     stopped_early: bool = False
+    world_size: int = 1
 
 
 def run_training(
@@ -98,6 +102,12 @@ def run_training(
         mode (str): :obj:`"max"` or :obj:`"min"` for :obj:`monitor`.
         progress (bool): Show a tqdm progress bar.
         desc (str): Label of the progress bar.
+
+    Under :command:`torchrun` (see :mod:`torch_geometric_kgrec.distributed`) every
+    rank runs this loop: :obj:`train_epoch` trains on its shard, :obj:`evaluate` runs
+    on every rank (the library's evaluators shard and all-reduce), losses are averaged
+    over ranks, the progress bar is on rank 0, and rank 0's validation metrics (hence
+    its model-selection and early-stopping decisions) are broadcast to every rank.
     """
     if mode not in ('max', 'min'):
         raise ValueError(f"mode must be 'max' or 'min' (got {mode!r})")
@@ -106,18 +116,20 @@ def run_training(
     history: List[Dict[str, float]] = []
     seconds: List[float] = []
     bad, stopped = 0, False
-    bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress, dynamic_ncols=True)
+    env = current_env()
+    bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress or not env.is_main,
+               dynamic_ncols=True)
     for epoch in bar:
         model.train()
         t0 = time.perf_counter()
         out = train_epoch(epoch)
         seconds.append(time.perf_counter() - t0)
         row: Dict[str, float] = {'epoch': epoch, 'seconds': seconds[-1]}
-        row.update(out if isinstance(out, dict) else {'loss': float(out)})
+        row.update(env.mean(out if isinstance(out, dict) else {'loss': float(out)}))
         if evaluate is not None and (epoch % eval_every == 0 or epoch == epochs):
             model.eval()
             with torch.no_grad():
-                metrics = evaluate()
+                metrics = env.broadcast(evaluate())  # rank 0 decides for every rank
             if monitor not in metrics:
                 raise KeyError(f"monitored metric {monitor!r} is not among the validation "
                                f"metrics {sorted(metrics)}")
@@ -141,4 +153,5 @@ def run_training(
         best_epoch = len(history)
     return TrainResult(best_epoch=best_epoch, best_metrics=best_metrics, history=history,
                        seconds_per_epoch=float(np.mean(seconds)) if seconds else float('nan'),
-                       epochs_run=len(history), stopped_early=stopped)
+                       epochs_run=len(history), stopped_early=stopped,
+                       world_size=env.world_size)
