@@ -19,8 +19,9 @@ from typing import Callable, Dict, List, Optional
 import torch
 
 from torch_geometric_kgrec.benchmark import (aggregate, base_parser, format_table,
-                                             load_dataset, write_result)
+                                             load_dataset, setup_distributed, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
+from torch_geometric_kgrec.distributed import current_env
 from torch_geometric_kgrec.metrics import evaluate_ranking
 from torch_geometric_kgrec.nn.models import BPRMF, KMPN
 from torch_geometric_kgrec.protocols import (ReciprocalRatioNegativeSampler,
@@ -107,7 +108,8 @@ def build_kgat(c: Ctx):
         # attention is recomputed once per epoch.
         for _ in range(num_steps):
             optimizer.zero_grad()
-            model.kg_loss(*model.sample_kg_batch(c.args.batch_size, gen)).backward()
+            batch = current_env().shard(*model.sample_kg_batch(c.args.batch_size, gen))
+            model.kg_loss(*batch).backward()
             optimizer.step()
         model.update_attention()
 
@@ -177,6 +179,7 @@ def main() -> None:
     p.add_argument('--patience', type=int, default=5,
                    help='validations without improvement before stopping')
     args = p.parse_args()
+    env = setup_distributed(args)  # torchrun: one rank per process, else a no-op
     device = torch.device(args.device)
     wanted = [s.strip().lower() for s in args.models.split(',') if s.strip()]
     unknown = [w for w in wanted if w not in KEYS]
@@ -211,6 +214,7 @@ def main() -> None:
             model = model.to(device)
             sampler = samplers[kind]
             optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+            env.attach(model, optimizer)  # data-parallel: gradient all-reduce
             cheap = name in ('BPRMF', 'CKE')
             epochs = (args.epochs_mf or 3 * args.epochs) if cheap else args.epochs
             scheduler = (torch.optim.lr_scheduler.LambdaLR(
@@ -223,6 +227,7 @@ def main() -> None:
                 for idx in perm.split(args.batch_size):
                     users, pos = train[0, idx], train[1, idx]
                     neg = sampler.sample(users, generator=gen).view(-1).to(device)
+                    users, pos, neg = env.shard(users, pos, neg)  # this rank's slice
                     optimizer.zero_grad()
                     loss = loss_fn(users, pos, neg)
                     loss.backward()
@@ -260,7 +265,8 @@ def main() -> None:
                    'seconds_per_epoch': sum(seconds[n]) / len(seconds[n])}
                for n, rows in per_seed.items() if rows}
     print(f'\n{args.dataset} — {PROTOCOL}; seeds {args.seed}..{args.seed + args.seeds - 1}; '
-          f'device {device}, {torch.get_num_threads()} torch threads')
+          f'device {device}, {torch.get_num_threads()} torch threads, '
+          f'{env.world_size} process(es)')
     print(format_table({n: r['mean_std'] for n, r in results.items()}, COLUMNS,
                        paper=PAPER if published else None))
     if not published:

@@ -183,3 +183,20 @@ def test_explainer_names_relation_and_kg_paths():
     # through 'starring', item 3 connects to history item 1 via the actor
     assert [(p.history_item, p.entity) for p in exp.paths(0, 3, 1)] == [(1, 5)]
     assert exp.paths(0, 3, 0) == []
+
+
+@pytest.mark.parametrize('strategy', ['soft', 'hard'])
+@pytest.mark.parametrize('p_norm', [1.0, 2.0])
+def test_score_all_projection_algebra_equals_pairwise(strategy, p_norm):
+    # score_all never forms the per-pair hyperplane projections (p_norm=2: no [B, I, d]
+    # tensor at all); it must equal the pairwise eq. 11-13 for TUP and KTUP.
+    torch.manual_seed(0)
+    for model in (TUP(7, 40, 5, 16, strategy=strategy, p_norm=p_norm),
+                  KTUP(7, 40, 60, 5, 16, strategy=strategy, p_norm=p_norm)):
+        model.eval()
+        with torch.no_grad():
+            model.user_emb.weight.mul_(3.0)
+            full = model.score_all(torch.arange(7), max_elements=3000)  # several chunks
+            ref = torch.stack([model(torch.full((40, ), a), torch.arange(40))
+                               for a in range(7)])
+        torch.testing.assert_close(full, ref, rtol=1e-5, atol=1e-5)

@@ -85,6 +85,24 @@ def base_parser(description: str, default_dataset: str = 'lastfm',
     return p
 
 
+def setup_distributed(args: argparse.Namespace):
+    r"""Join the :command:`torchrun` job this script runs in, if any (a no-op for a
+    plain :command:`python` run): :obj:`args.device` becomes this rank's device
+    (:obj:`cuda:LOCAL_RANK` under NCCL, gloo on CPU) and the other ranks' stdout is
+    silenced, so tables and result files come once, from rank 0 (errors still show).
+    Returns the :class:`~torch_geometric_kgrec.distributed.DistEnv`."""
+    from torch_geometric_kgrec.distributed import init_distributed
+    env = init_distributed(args.device)
+    if env.is_distributed:
+        import atexit
+        from torch_geometric_kgrec.distributed import destroy
+        atexit.register(destroy)
+    args.device = str(env.device)
+    if not env.is_main:
+        sys.stdout = open(os.devnull, 'w')
+    return env
+
+
 def add_checkpoint_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     r"""``--checkpoint DIR``, ``--checkpoint-every N`` and ``--resume`` for scripts whose
     :func:`~torch_geometric_kgrec.train.run_training` calls pass
@@ -276,7 +294,8 @@ def write_result(path: Optional[str], *, args: argparse.Namespace, data_stats: M
     if extra:
         doc.update(extra)
     doc = to_strict_json(doc)
-    if path:
+    from torch_geometric_kgrec.distributed import current_env
+    if path and current_env().is_main:  # one file per torchrun job
         text = json.dumps(doc, indent=2, allow_nan=False)
         tmp = f'{path}.tmp{os.getpid()}'
         with open(tmp, 'w') as f:

@@ -23,6 +23,8 @@ import torch
 from torch_geometric import seed_everything  # noqa: F401  (re-exported)
 from tqdm.auto import tqdm
 
+from torch_geometric_kgrec.distributed import current_env
+
 
 def peak_memory_mb(device: Union[str, torch.device, None] = None) -> float:
     r"""Peak memory of this run in MiB: CUDA's peak allocation on a GPU device, the
@@ -49,6 +51,7 @@ def machine_info(device: Union[str, torch.device, None] = None) -> Dict[str, obj
     }
     if device is not None and torch.device(device).type == 'cuda':
         info['gpu'] = torch.cuda.get_device_name(torch.device(device))
+    info.update(current_env().info())  # world_size / backend of a torchrun job
     return info
 
 
@@ -70,6 +73,7 @@ class TrainResult:
     seconds_per_epoch: float = float('nan')
     epochs_run: int = 0
     stopped_early: bool = False
+    world_size: int = 1
 
 
 def _rng_state() -> Dict[str, Any]:
@@ -186,6 +190,12 @@ def run_training(
             (default: :obj:`False`)
         state (dict, optional): Named objects whose state a resumed run needs besides
             the model: optimisers, schedulers, samplers' :class:`torch.Generator`.
+
+    Under :command:`torchrun` (see :mod:`torch_geometric_kgrec.distributed`) every
+    rank runs this loop: :obj:`train_epoch` trains on its shard, :obj:`evaluate` runs
+    on every rank (the library's evaluators shard and all-reduce), losses are averaged
+    over ranks, the progress bar is on rank 0, and rank 0's validation metrics (hence
+    its model-selection and early-stopping decisions) are broadcast to every rank.
     """
     if mode not in ('max', 'min'):
         raise ValueError(f"mode must be 'max' or 'min' (got {mode!r})")
@@ -227,7 +237,9 @@ def run_training(
             'stopped': stopped, 'history': history, 'seconds': seconds})
 
     epoch = start - 1
-    bar = tqdm(range(start, epochs + 1), desc=desc, disable=not progress or finished,
+    env = current_env()
+    bar = tqdm(range(start, epochs + 1), desc=desc,
+               disable=not progress or finished or not env.is_main,
                dynamic_ncols=True, initial=start - 1, total=epochs)
     for epoch in bar:
         if finished:
@@ -239,13 +251,13 @@ def run_training(
         out = train_epoch(epoch)
         seconds.append(time.perf_counter() - t0)
         row: Dict[str, float] = {'epoch': epoch, 'seconds': seconds[-1]}
-        row.update(out if isinstance(out, dict) else {'loss': float(out)})
+        row.update(env.mean(out if isinstance(out, dict) else {'loss': float(out)}))
         if evaluate is not None and (epoch % eval_every == 0 or epoch == epochs):
             model.eval()
             if progress:
                 bar.set_postfix_str(f'validating after epoch {epoch}', refresh=True)
             with torch.no_grad():
-                metrics = evaluate()
+                metrics = env.broadcast(evaluate())  # rank 0 decides for every rank
             if monitor not in metrics:
                 raise KeyError(f"monitored metric {monitor!r} is not among the validation "
                                f"metrics {sorted(metrics)}")
@@ -262,7 +274,8 @@ def run_training(
         history.append(row)
         if bad >= patience:
             stopped = True
-        if path and (stopped or epoch == epochs or epoch % checkpoint_every == 0):
+        if path and env.is_main and (stopped or epoch == epochs
+                                     or epoch % checkpoint_every == 0):
             save(epoch, stopped or epoch == epochs)
         if stopped:
             break
@@ -272,7 +285,8 @@ def run_training(
         best_epoch = len(history)
     result = TrainResult(best_epoch=best_epoch, best_metrics=best_metrics, history=history,
                          seconds_per_epoch=float(np.mean(seconds)) if seconds else float('nan'),
-                         epochs_run=len(history), stopped_early=stopped)
+                         epochs_run=len(history), stopped_early=stopped,
+                         world_size=env.world_size)
     _TRAININGS.append({'desc': desc, 'monitor': monitor, 'best_epoch': result.best_epoch,
                        'epochs_run': result.epochs_run, 'stopped_early': stopped,
                        'seconds_per_epoch': result.seconds_per_epoch,

@@ -13,6 +13,8 @@ from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.typing import Adj, OptPairTensor, OptTensor
 from torch_geometric.utils import is_sparse, softmax, to_edge_index
 
+from torch_geometric_kgrec.nn.index_checks import index_out_of_range
+
 AGGREGATORS = ('sum', 'concat', 'neighbor')
 
 
@@ -253,8 +255,7 @@ class KGCNConv(MessagePassing):
         if edge_type.dim() != 1 or edge_type.numel() != edge_index.size(1):
             raise ValueError(f"'edge_type' must have one entry per edge "
                              f"({edge_index.size(1)}), got shape {tuple(edge_type.shape)}")
-        if edge_type.numel() > 0 and (int(edge_type.min()) < 0
-                                      or int(edge_type.max()) >= rel_emb.size(0)):
+        if index_out_of_range(edge_type, rel_emb.size(0)):  # no host sync when compiled
             raise ValueError(f"'edge_type' must lie in [0, {rel_emb.size(0)}) "
                              f"(the rows of rel_emb)")
 

@@ -160,17 +160,82 @@ class TUP(RecommenderMixin, Module):
 
     def score_all(self, users: Tensor, max_elements: int = 2**23) -> Tensor:
         r"""Scores :math:`-g` of :obj:`users` against every item, :obj:`[B, num_items]`,
-        without Gumbel noise."""
+        without Gumbel noise.
+
+        Computed per user chunk without the per-pair hyperplane projections of eq.
+        11-13: with :math:`\mathbf{x} = \mathbf{u} - \mathbf{i}`,
+        :math:`\mathbf{p} = \alpha\mathbf{P}` and :math:`\tilde{\mathbf{w}} =
+        \alpha\mathbf{W}` (:math:`\mathbf{w} = \tilde{\mathbf{w}} /
+        \|\tilde{\mathbf{w}}\|`),
+
+        .. math::
+            \mathbf{u}_\perp + \mathbf{p} - \mathbf{i}_\perp = \mathbf{x} + \mathbf{p}
+            - \frac{\alpha^{\top}(\mathbf{W}\mathbf{u} - \mathbf{W}\mathbf{i})}
+            {\|\tilde{\mathbf{w}}\|^2}\,\tilde{\mathbf{w}},
+
+        where :math:`\mathbf{W}\mathbf{u}` :obj:`[B, P]` and :math:`\mathbf{W}\mathbf{i}`
+        :obj:`[I, P]` are computed once (the hard strategy gathers
+        :math:`\mathbf{P}_k, \mathbf{W}_k` of the arg-max preference instead of
+        multiplying one-hot weights). For :obj:`p_norm=2` no :obj:`[B, I, d]` tensor is
+        formed at all:
+
+        .. math::
+            \|\cdot\|^2 = \|\mathbf{x}\|^2 + \|\mathbf{p}\|^2 + 2\mathbf{p}^{\top}
+            \mathbf{x} - (\mathbf{w}^{\top}\mathbf{x})^2
+            - 2(\mathbf{w}^{\top}\mathbf{x})(\mathbf{w}^{\top}\mathbf{p})
+
+        with every term from :obj:`[B, I]` / :obj:`[B, I, P]` products and the
+        :math:`P \times P` Gram matrices of :math:`\mathbf{P}, \mathbf{W}`.
+        """
         self._check(users)
         i = self.item_vectors()
         P, W = self.preference_tables()
-        i_logits = i @ P.t()
-        chunk = max(1, max_elements // max(1, i.size(0) * i.size(1)))
+        i_logits, Wi = i @ P.t(), i @ W.t()  # [I, P] each
+        hard = self.strategy == 'hard'
+        l2 = float(self.p_norm) == 2.0
+        if l2:
+            i_sq = i.pow(2).sum(-1)
+            G_ww, G_wp, G_pp = W @ W.t(), W @ P.t(), P @ P.t()
+        else:
+            PW = torch.cat([P, W], dim=-1)  # [P, 2d]: one gather / matmul for both
+            W_sq = W.pow(2).sum(-1)
+        per_user = i.size(0) * max(P.size(0), 1 if l2 else 2 * i.size(1))
+        chunk = max(1, max_elements // max(1, per_user))
         out = []
         for us in users.split(chunk):
-            u = self.user_vectors(us).unsqueeze(1)  # [b, 1, d]
-            alpha = self.induce(u @ P.t() + i_logits.unsqueeze(0), stochastic=False)
-            out.append(-self._distance(u, i.unsqueeze(0), alpha, P, W))
+            u = self.user_vectors(us)  # [b, d]
+            u_logits = u @ P.t()  # [b, P]
+            logits = u_logits.unsqueeze(1) + i_logits.unsqueeze(0)  # [b, I, P]
+            Wx = (u @ W.t()).unsqueeze(1) - Wi.unsqueeze(0)  # [b, I, P]: W_p^T x
+            if hard:
+                k = logits.argmax(dim=-1, keepdim=True)  # [b, I, 1]
+                wx = Wx.gather(-1, k).squeeze(-1)  # [b, I]
+            else:
+                alpha = self.induce(logits, stochastic=False)
+                wx = (alpha * Wx).sum(-1)
+            if l2:
+                Px = u_logits.unsqueeze(1) - i_logits.unsqueeze(0)  # [b, I, P]: P_p^T x
+                x_sq = (u.pow(2).sum(-1, keepdim=True) + i_sq.unsqueeze(0)
+                        - 2.0 * (u @ i.t()))
+                if hard:
+                    kk = k.squeeze(-1)
+                    px, w_sq = Px.gather(-1, k).squeeze(-1), G_ww.diagonal()[kk]
+                    p_sq, wp = G_pp.diagonal()[kk], G_wp.diagonal()[kk]
+                else:
+                    px = (alpha * Px).sum(-1)
+                    w_sq = (alpha @ G_ww * alpha).sum(-1)
+                    p_sq = (alpha @ G_pp * alpha).sum(-1)
+                    wp = (alpha @ G_wp * alpha).sum(-1)
+                # unit w = w~ / |w~|: (w^T x)^2 = wx^2 / |w~|^2, w^T p = wp / |w~|
+                sq = (x_sq + p_sq + 2.0 * px - (wx.pow(2) + 2.0 * wx * wp) / w_sq)
+                out.append(-sq.clamp(min=0.0).sqrt())
+                continue
+            pw = PW[k.squeeze(-1)] if hard else alpha @ PW  # [b, I, 2d]
+            p, w = pw.split(P.size(-1), dim=-1)
+            w_sq = W_sq[k.squeeze(-1)] if hard else w.pow(2).sum(-1)
+            diff = (u.unsqueeze(1) - i.unsqueeze(0) + p
+                    - (wx / w_sq.clamp(min=1e-24)).unsqueeze(-1) * w)
+            out.append(-diff.norm(p=self.p_norm, dim=-1))
         return torch.cat(out, dim=0)
 
     def loss(self, users: Tensor, pos_items: Tensor, neg_items: Tensor) -> Tensor:
