@@ -114,8 +114,8 @@ def test_real_statistics(tmp_path):
 
 
 def test_synthetic_cdr_is_deterministic_and_planted():
-    a = generate_synthetic_cdr(num_users=40, num_items=(30, 30), seed=3)
-    b = generate_synthetic_cdr(num_users=40, num_items=(30, 30), seed=3)
+    a = generate_synthetic_cdr(num_users=40, num_items=(80, 80), seed=3)
+    b = generate_synthetic_cdr(num_users=40, num_items=(80, 80), seed=3)
     assert torch.equal(a[INTER].edge_index, b[INTER].edge_index)
     assert torch.equal(a[KG].edge_index, b[KG].edge_index)
     ei, kg = a[INTER].edge_index, a[KG].edge_index
