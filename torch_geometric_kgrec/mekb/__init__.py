@@ -5,6 +5,8 @@ from torch_geometric_kgrec.mekb.alias_table import (AliasTable, normalize_mentio
                                                     spacy_mentions)
 from torch_geometric_kgrec.mekb.score import MeKB, interest_idf, log_smoothing, mekb_scores
 from torch_geometric_kgrec.mekb.sequence import mekb_sequences
+from torch_geometric_kgrec.mekb.experiment import (evaluate_cases, train_bpr,
+                                                   train_full_softmax, warmup_cosine)
 
 __all__ = [
     'AliasTable',
@@ -15,4 +17,8 @@ __all__ = [
     'interest_idf',
     'mekb_scores',
     'mekb_sequences',
+    'warmup_cosine',
+    'train_full_softmax',
+    'train_bpr',
+    'evaluate_cases',
 ]
