@@ -6,7 +6,8 @@ from torch_geometric_kgrec.mekb.alias_table import (AliasTable, normalize_mentio
 from torch_geometric_kgrec.mekb.score import MeKB, interest_idf, log_smoothing, mekb_scores
 from torch_geometric_kgrec.mekb.sequence import mekb_sequences
 from torch_geometric_kgrec.mekb.experiment import (evaluate_cases, train_bpr,
-                                                   train_full_softmax, warmup_cosine)
+                                                   train_emcdr_mapping, train_full_softmax,
+                                                   warmup_cosine)
 
 __all__ = [
     'AliasTable',
@@ -20,5 +21,6 @@ __all__ = [
     'warmup_cosine',
     'train_full_softmax',
     'train_bpr',
+    'train_emcdr_mapping',
     'evaluate_cases',
 ]

@@ -138,3 +138,17 @@ def evaluate_cases(model: torch.nn.Module, users: Tensor, pos: Tensor, neg: Tens
         out.update({f'{name}/{k}': v for k, v in m.items()})
         out[f'{name}/num_cases'] = int(mask.sum())
     return out
+
+
+def train_emcdr_mapping(model: torch.nn.Module, users: Tensor, steps: int = 300,
+                        lr: float = 1e-2, weight_decay: float = 0.0) -> float:
+    r"""Fit EMCDR's mapping (:meth:`EMCDR.mapping_loss`, the domain factors fixed) on
+    the overlapping users :obj:`users` with full-batch Adam; returns the final loss."""
+    opt = torch.optim.Adam(model.mapping.parameters(), lr=lr, weight_decay=weight_decay)
+    loss = torch.tensor(float('nan'))
+    for _ in range(steps):
+        loss = model.mapping_loss(users)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return loss.item()
