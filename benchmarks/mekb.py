@@ -75,8 +75,8 @@ def parse_args():
                    help='comma-separated source-target pairs of data.domain_names')
     p.add_argument('--models', default='popularity,id,cmf,emcdr-linear,emcdr-mlp,embedme')
     p.add_argument('--ablation', default='freq,freq+log',
-                   help='extra EmbedMe runs with these MeKB scores (first seed only; '
-                   "'' to skip); the main run uses freq+log+idf")
+                   help='extra EmbedMe runs with these MeKB scores (first seed of the '
+                   "first direction only; '' to skip); the main run uses freq+log+idf")
     p.add_argument('--plm', default=None, help='text model (default: packaged MiniLM)')
     p.add_argument('--plm-cache', default=None, help='embedding cache folder')
     p.add_argument('--max-tokens', type=int, default=256, help='N of Sec. 3.2.2')
@@ -239,6 +239,22 @@ def case_study(d: Direction, split, seqs, model, users, pos) -> None:
         data.item_text[int(split.target_items[i])][:50] for i in sorted(held)[:5]) + '\n')
 
 
+def _agg(per_seed):
+    return {NAMES.get(n, 'MeKB-Rec ' + n[len('embedme '):]): aggregate(v)
+            for n, v in per_seed.items()}
+
+
+def report(title: str, per_seed, args, seconds: float) -> None:
+    n = len(next(iter(per_seed.values())))
+    print(f'\n{title}: mean ± std over {n} seed(s) ({seconds:.0f} s); (paper) rows = '
+          'MeKB-Rec Table 5, Amazon Books -> Movies, DIFFERENT DATA')
+    print(format_table(_agg(per_seed), COLUMNS, paper=PAPER_B2M))
+    sizes = per_seed[next(iter(per_seed))][0]
+    print('test users per bucket (first seed): ' + ', '.join(
+        f"{b} {sizes[f'{b}/num_cases']}" for b in BUCKET_NAMES)
+        + f", all {sizes['num_cases']}", flush=True)
+
+
 def main():
     args = parse_args()
     device = torch.device(args.device)
@@ -253,34 +269,39 @@ def main():
     ablation = [v for v in args.ablation.split(',') if v]
     print(f'data: {kgrec_stats(data)}\nencoder: {encoder}')
     doc_results = {}
+    directions = []
     for direction in args.directions.split(','):
         source, target = direction.split('-')
         d = Direction(data, source, target, args, encoder)
+        directions.append((direction, d))
         if args.encode_only:
             split = cdr_split(data, source=source, target=target, seed=args.seed)
-            for v in ['freq+log+idf'] + ablation:
+            for v in ['freq+log+idf'] + (ablation if len(directions) == 1 else []):
                 d.features(split, v)
             continue
         print(f'\n=== {source} -> {target} ===')
         per_seed: Dict[str, List[Dict[str, float]]] = {}
         t0 = time.perf_counter()
         for seed in range(args.seed, args.seed + args.seeds):
-            variants = (['freq+log+idf'] if 'embedme' in models else []) + (
-                ablation if seed == args.seed and 'embedme' in models else [])
+            variants = ['freq+log+idf'] if 'embedme' in models else []
             res = run_seed(d, seed, models, variants, args, device)
             for name, m in res.items():
                 per_seed.setdefault(name, []).append(m)
-        agg = {NAMES.get(n, 'MeKB-Rec ' + n[len('embedme '):]): aggregate(v)
-               for n, v in per_seed.items()}
-        print(f'\n{source} -> {target}: mean ± std over {args.seeds} seed(s) '
-              f'({time.perf_counter() - t0:.0f} s); (paper) rows = MeKB-Rec Table 5, '
-              'Amazon Books -> Movies, DIFFERENT DATA')
-        print(format_table(agg, COLUMNS, paper=PAPER_B2M))
-        sizes = per_seed[next(iter(per_seed))][0]
-        print('test users per bucket (first seed): ' + ', '.join(
-            f"{b} {sizes[f'{b}/num_cases']}" for b in BUCKET_NAMES)
-            + f", all {sizes['num_cases']}")
-        doc_results[direction] = {'per_seed': per_seed, 'mean_std': agg}
+        report(direction, per_seed, args, time.perf_counter() - t0)
+        doc_results[direction] = {'per_seed': per_seed, 'mean_std': _agg(per_seed)}
+    if ablation and not args.encode_only:
+        # MeKB-score ablation: EmbedMe with other scores, first direction, first seed
+        direction, d = directions[0]
+        print(f'\n=== ablation of the MeKB score ({d.source} -> {d.target}, seed '
+              f'{args.seed}) ===')
+        t0 = time.perf_counter()
+        res = run_seed(d, args.seed, [], ablation, args, device)
+        main_run = doc_results[direction]['per_seed'].get('embedme', [None])[0]
+        if main_run is not None:
+            res['embedme'] = main_run
+        per_seed = {n: [m] for n, m in res.items()}
+        report(direction + ' ablation', per_seed, args, time.perf_counter() - t0)
+        doc_results[direction + ' ablation'] = {'per_seed': per_seed}
     if args.encode_only:
         return
     print('\nMeKB-Rec Table 1 (Amazon, DIFFERENT DATA), HR@10 / NDCG@10:')
