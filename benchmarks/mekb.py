@@ -92,7 +92,8 @@ def parse_args():
     p.add_argument('--l2', type=float, default=1e-5, help='BPR L2 on batch embeddings')
     p.add_argument('--patience', type=int, default=3)
     p.add_argument('--num-negatives', type=int, default=999)
-    p.add_argument('--case-study', action='store_true', default=True)
+    p.add_argument('--no-case-study', dest='case_study', action='store_false',
+                   help='skip the zero-shot case study')
     p.add_argument('--encode-only', action='store_true',
                    help='only build and encode the MeKB sequences (fills --plm-cache)')
     return p.parse_args()
