@@ -235,8 +235,8 @@ def test_load_dataset_registry(tmp_path, monkeypatch):
     ds = get_dataset('synthetic', num_users=10, num_items=20, num_entities=40,
                      num_triples=40, num_interactions=30)
     assert ds[0][INTER].edge_index.size(1) == 30
-    assert sorted(DATASETS) == ['amazon-book', 'book-crossing', 'lastfm', 'movielens-100k',
-                                'movielens-1m', 'synthetic']
+    assert sorted(DATASETS) == ['amazon-art-office', 'amazon-book', 'book-crossing', 'lastfm',
+                                'movielens-100k', 'movielens-1m', 'synthetic']
     with pytest.raises(ValueError, match='unknown dataset'):
         load_dataset('movielens-20m')
 
