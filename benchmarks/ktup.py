@@ -295,13 +295,15 @@ def main() -> None:
                     metrics.update(kg_metrics(kg_part, kg_test_sub,
                                               E if name == 'cfkg' else None))
             metrics.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run,
+                           stopped_early=float(result.stopped_early),
                            train_seconds=time.perf_counter() - t0)
             per_seed[name].append(metrics)
             timing[name].append(result.seconds_per_epoch)
             trained[name] = model
             shown = {k: round(v, 4) for k, v in metrics.items()
-                     if k in REC_COLUMNS + KG_COLUMNS[:2] + ['best_epoch']}
-            print(f'{name} seed {seed}: {shown} ({metrics["train_seconds"]:.0f} s)')
+                     if k in REC_COLUMNS + KG_COLUMNS[:2] + ['best_epoch', 'epochs_run']}
+            cap = '' if result.stopped_early else ' BUDGET-LIMITED (no early stop)'
+            print(f'{name} seed {seed}: {shown} ({metrics["train_seconds"]:.0f} s){cap}')
 
         if case_study is None:
             for name in ('ktup-soft', 'ktup-hard'):
@@ -362,8 +364,11 @@ def render_case_study(model, name, data, split, kg_tr, item_to_entity, device,
     I = data.num_items
     titles = _titles(data, I)
     ent_ids = list(getattr(data, 'entity_ids', []) or [])
-    entity_names = [titles[e] if e < I else (ent_ids[e] if e < len(ent_ids) else f'entity {e}')
-                    for e in range(data['entity'].num_nodes)]
+    names = list(getattr(data, 'entity_names', []) or [])  # e.g. FB15k names, else None
+    entity_names = [titles[e] if e < I else (
+        names[e] if e < len(names) and names[e] else
+        (ent_ids[e] if e < len(ent_ids) else f'entity {e}'))
+        for e in range(data['entity'].num_nodes)]
     explainer = KTUPExplainer(model, split.train, kg_tr[[0, 2]].cpu(), kg_tr[1].cpu(),
                               relation_names=list(data.relation_names), item_names=titles,
                               entity_names=entity_names, item_to_entity=item_to_entity,
