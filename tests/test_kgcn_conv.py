@@ -132,12 +132,13 @@ def test_sparse_adjacency_equals_edge_index():
         0, keep, torch.arange(keep.numel()), 'amax')  # one edge per (src, dst) pair
     edge_index, edge_type = edge_index[:, first], edge_type[first]
     conv = KGCNConv(3, 3, 'concat')
-    adj_t = torch.sparse_coo_tensor(edge_index.flip(0), edge_type, (4, 7))
+    adj_t = torch.sparse_coo_tensor(edge_index.flip(0), torch.ones(edge_type.numel()), (4, 7))
     out1 = conv((x_src, x_dst), edge_index, edge_type, user, rel)
-    out2 = conv((x_src, x_dst), adj_t, None, user, rel)
+    out2 = conv((x_src, x_dst), adj_t, edge_type, user, rel)  # uncoalesced: storage order
     assert torch.allclose(out1, out2, atol=1e-6)
-    with pytest.raises(ValueError, match='values of the sparse'):
-        conv((x_src, x_dst), adj_t, edge_type, user, rel)
+    with pytest.raises(ValueError, match='cannot carry relation ids'):
+        conv((x_src, x_dst), torch.sparse_coo_tensor(edge_index.flip(0), edge_type, (4, 7)),
+             None, user, rel)
 
 
 @pytest.mark.parametrize('aggr', AGGRS)

@@ -11,7 +11,9 @@ from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.typing import Adj, OptPairTensor, OptTensor
-from torch_geometric.utils import is_sparse, softmax, to_edge_index
+from torch_geometric.utils import is_sparse, softmax
+
+from torch_geometric_kgrec.nn.conv.relational_adj import typed_edges
 
 AGGREGATORS = ('sum', 'concat', 'neighbor')
 
@@ -53,7 +55,8 @@ class KGCNConv(MessagePassing):
     Two interchangeable entry points compute the same function:
 
     * :meth:`forward` works on any graph (:obj:`edge_index` + :obj:`edge_type`, or a sparse
-      adjacency holding the relation types as values). The attention is user-specific, so
+      adjacency with values 1 + :obj:`edge_type` per stored entry; sparse values are
+      edge weights as in PyG, never relation types, which coalescing would sum). The attention is user-specific, so
       every *target* node belongs to exactly one user: pass :obj:`user` with one row per
       target node (for a batch of users, make one copy of each target node per user,
       e.g. a bipartite graph from entities to (user, item) copies).
@@ -147,9 +150,10 @@ class KGCNConv(MessagePassing):
             x (torch.Tensor or (torch.Tensor, torch.Tensor)): Node features, or
                 (source, target) features of a bipartite graph.
             edge_index (torch.Tensor or sparse): :obj:`[2, E]` source-to-target indices,
-                or a sparse adjacency :obj:`[num_targets, num_sources]` whose values are
-                the relation types (then :obj:`edge_type` must be :obj:`None`).
-            edge_type (torch.Tensor, optional): Relation type of every edge, :obj:`[E]`.
+                or a sparse adjacency :obj:`[num_targets, num_sources]` with all values
+                1 (see :func:`~torch_geometric_kgrec.nn.conv.relational_adj.typed_edges`).
+            edge_type (torch.Tensor, optional): Relation type of every edge (of every
+                stored entry of a sparse adjacency), :obj:`[E]`.
             user (torch.Tensor): Embedding of the user each target node is scored for,
                 :obj:`[num_targets, in_channels]`.
             rel_emb (torch.Tensor): Relation embeddings :obj:`[R, in_channels]`.
@@ -159,12 +163,9 @@ class KGCNConv(MessagePassing):
         if isinstance(x, Tensor):
             x = (x, x)
         if is_sparse(edge_index):
-            if edge_type is not None:
-                raise ValueError("pass the relation types as the values of the sparse "
-                                 "adjacency, not as 'edge_type'")
             if size is None:
                 size = (edge_index.size(1), edge_index.size(0))
-            (dst, src), edge_type = to_edge_index(edge_index)
+            (dst, src), edge_type = typed_edges(edge_index, edge_type, None, 'KGCNConv')
             edge_index = torch.stack([src, dst], dim=0)
         if edge_type is None:
             raise ValueError("KGCNConv needs 'edge_type' (the relation of every edge)")
