@@ -210,7 +210,7 @@ def test_gradients_finite_and_bad_input():
             g, gr = torch.autograd.grad(loss, (x, ref), allow_unused=True)
             assert torch.isfinite(g).all() and g.abs().sum() > 0
             assert gr is None  # the subspace axes are a fixed projection
-    assert float(soft_distance_correlation_loss(x, eps=0.0)) == 0.0  # no constraint
+    assert float(soft_distance_correlation_loss(x, eps=0.0).detach()) == 0.0  # no constraint
     with pytest.raises(ValueError, match='eps'):
         soft_distance_correlation_loss(x, eps=1.5)
     with pytest.raises(ValueError, match=r'\[P, n\]'):
