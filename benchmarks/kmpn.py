@@ -196,7 +196,7 @@ def main() -> None:
         print(f'skipping {n}: {why}')
     names = [n for n in names if n not in missing]
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     published = args.dataset.lower().replace('_', '-') in ('amazon-book', 'amazonbook')
@@ -273,6 +273,8 @@ def main() -> None:
                for n, rows in per_seed.items() if rows}
     print(f'\n{args.dataset} — {PROTOCOL}; seeds {args.seed}..{args.seed + args.seeds - 1}; '
           f'device {device}, {torch.get_num_threads()} torch threads')
+    if args.dataset == 'movielens-100k':
+        print(f'movielens-100k item-KG link: {args.link}')
     print(f'equal conditions: lr {args.lr} {args.lr_schedule} for every model; user residual '
           f'{args.user_residual} for KGIN and KMPN; soft DCorr {args.dcorr_variant}, '
           f'eps {args.eps}; batch {args.batch_size}; patience {args.patience} x '
