@@ -106,6 +106,8 @@ def main() -> None:
     p.add_argument('--l2', type=float, default=1e-5, help='BPRMF/CKE L2 on batch embeddings')
     p.add_argument('--margin', type=float, default=1.0)
     p.add_argument('--tau', type=float, default=1.0, help='Gumbel temperature (hard)')
+    p.add_argument('--attention', default='softmax', choices=['softmax', 'proportional', 'raw'],
+                   help="soft attention reading of eq. 10 (TUP docstring); 'raw' = authors' code")
     p.add_argument('--joint-ratio', type=float, default=0.5, help='lambda of eq. 21')
     p.add_argument('--tup-epochs', type=int, default=40,
                    help='TUP converges slower than BPRMF (early stopping still applies)')
@@ -244,7 +246,8 @@ def main() -> None:
                     model(h, r, t), model(nh, r, nt), args.margin, 'sum')
                 rec_loss, lr, epochs = None, args.kg_lr, args.epochs
             elif name.startswith('tup'):
-                model = TUP(U, I, R, args.dim, strategy=name.split('-')[1], tau=args.tau).to(device)
+                model = TUP(U, I, R, args.dim, strategy=name.split('-')[1], tau=args.tau,
+                            attention=args.attention).to(device)
                 rec_loss, kg_loss, lr, epochs = model.loss, None, args.tup_lr, args.tup_epochs
             else:
                 if name == 'cfkg':
@@ -266,6 +269,7 @@ def main() -> None:
                 else:
                     strategy = name.split('-')[1]
                     model = KTUP(U, I, E, R, args.dim, strategy=strategy, tau=args.tau,
+                                 attention=args.attention,
                                  margin=args.margin, item_to_entity=item_to_entity,
                                  sparse=True).to(device)
                     kg_part = model.kg
