@@ -41,7 +41,7 @@ def main() -> None:
     args = p.parse_args()
     device = torch.device(args.device)
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     num_users, num_items = data['user'].num_nodes, data.num_items

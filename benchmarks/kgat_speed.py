@@ -69,7 +69,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     split = ranking_split(data, ratios=(0.8, 0.1, 0.1), seed=args.seed)
     train = split.train.to(device)
     store = data['entity', 'kg', 'entity']

@@ -79,6 +79,9 @@ def main() -> None:
     p.add_argument('--l2', type=float, default=None, help="weight of the L2 penalty (unset: the paper's value)")
     p.add_argument('--batch-size', type=int, default=None,
                    help="labelled pairs per step (unset: the paper's value)")
+    p.add_argument('--scaling', default='sum', choices=['sum', 'mean'],
+                   help="sum = the paper's equations; mean = the reference code's "
+                        "u.r / d and sum(pi e) / K (KGCNConv docstring)")
     p.add_argument('--resample', default='epoch', choices=['epoch', 'once'],
                    help='training neighbours: fresh draw every epoch, or one draw')
     add_ctr_arguments(p)
@@ -88,7 +91,7 @@ def main() -> None:
             setattr(args, key, value)
     device = torch.device(args.device)
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     num_users, num_items = data['user'].num_nodes, data.num_items
@@ -99,7 +102,7 @@ def main() -> None:
                                 num_relations=len(data.relation_names))
     print(f'config: K={args.neighbors} H={args.layers} d={args.dim} lr={args.lr} '
           f'l2={args.l2} batch={args.batch_size} aggregator={args.aggregator} '
-          f'resample={args.resample}; {sampler.isolated_nodes.numel()} isolated entities '
+          f'resample={args.resample} scaling={args.scaling}; {sampler.isolated_nodes.numel()} isolated entities '
           'get a self-loop with a padding relation')
 
     rows, pop_rows, timing, eval_seconds = [], [], [], []
@@ -112,7 +115,8 @@ def main() -> None:
                                                                split.test))
         model = KGCN(num_users, num_entities, sampler.num_relations + 1, num_items,
                      embedding_dim=args.dim, num_neighbors=args.neighbors,
-                     num_layers=args.layers, aggregator=args.aggregator).to(device)
+                     num_layers=args.layers, aggregator=args.aggregator,
+                     scaling=args.scaling).to(device)
         # L2 as Adam's (coupled) weight decay on model.l2_parameters(): the gradient of
         # l2/2 * ||Θ||² exactly, without a pass over the whole tables in the loss.
         decay = model.l2_parameters()

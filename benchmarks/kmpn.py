@@ -9,6 +9,12 @@ selection / early stopping on validation Recall@20 (training items masked); test
 all items with training + validation items masked. Recall / NDCG / HitRatio @20/60/100,
 mean ± std over seeds.
 
+Equal conditions: one learning-rate schedule (``--lr-schedule``, constant by default)
+for every model of the table, and one user-residual setting (``--user-residual``, the
+released KGIN/KMPN code's residual form by default) for every model that has a user
+update (KGIN and the KMPN variants); both are printed in the table header. Rows whose
+early stopping did not trigger before ``--epochs`` are labelled "budget-limited".
+
     python benchmarks/kmpn.py --dataset movielens-100k --seeds 3
     python benchmarks/kmpn.py --dataset lastfm --models kmpn,kgin --epochs 100
 """
@@ -94,7 +100,7 @@ def build_kgin(c: Ctx):
     from torch_geometric_kgrec.nn.models import KGIN  # noqa: F401  (5b helper)
     model = KGIN(c.num_users, c.num_entities, c.num_items, c.num_relations,
                  c.kg_edge_index, c.kg_edge_type, c.train, embedding_dim=c.args.dim,
-                 num_layers=c.args.layers)
+                 num_layers=c.args.layers, user_residual=c.args.user_residual == 'on')
     return model, model.loss, 'uniform', None
 
 
@@ -122,7 +128,8 @@ def _kmpn(c: Ctx, eps: float, sampler: str):
                  c.kg_edge_type, c.train, embedding_dim=a.dim, num_layers=a.layers,
                  num_preferences=a.preferences, num_meta_preferences=a.meta_preferences,
                  dcorr_eps=eps, dcorr_weight=a.dcorr_weight, l2_weight=a.l2,
-                 node_dropout=a.node_dropout, message_dropout=a.message_dropout)
+                 node_dropout=a.node_dropout, message_dropout=a.message_dropout,
+                 user_residual=a.user_residual == 'on', dcorr_variant=a.dcorr_variant)
     return model, model.loss, sampler, None
 
 
@@ -137,7 +144,6 @@ BUILDERS: Dict[str, Callable] = {
     'KMPN w/o SoftDCorr': lambda c: _kmpn(c, 1.0, 'reciprocal'),
     'KMPN w/o SoftDCorr+RRS': lambda c: _kmpn(c, 1.0, 'uniform'),
 }
-LR_DECAY = {'KMPN', 'KMPN w/o SoftDCorr', 'KMPN w/o SoftDCorr+RRS'}  # linear decay
 
 
 def available(names: List[str]) -> Dict[str, Optional[str]]:
@@ -163,6 +169,14 @@ def main() -> None:
     p.add_argument('--meta-preferences', type=int, default=64,
                    help='meta-preferences of KMPN')
     p.add_argument('--eps', type=float, default=0.5, help='soft DCorr ratio epsilon')
+    p.add_argument('--dcorr-variant', default='subspace',
+                   choices=['subspace', 'paper', 'released'],
+                   help='reading of the soft DCorr PCA (nn/dcorr.py); KMPN default subspace')
+    p.add_argument('--lr-schedule', default='constant', choices=['constant', 'linear'],
+                   help='for EVERY model of the table: constant, or linear decay to 0 at '
+                        'the model\'s max epochs')
+    p.add_argument('--user-residual', default='on', choices=['on', 'off'],
+                   help="residual user update (released code) for KGIN and every KMPN row")
     p.add_argument('--dcorr-weight', type=float, default=1e-4,
                    help='weight of the distance-correlation loss')
     p.add_argument('--l2', type=float, default=1e-5, help='L2 weight on the batch embeddings')
@@ -191,7 +205,7 @@ def main() -> None:
         print(f'skipping {n}: {why}')
     names = [n for n in names if n not in missing]
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     published = args.dataset.lower().replace('_', '-') in ('amazon-book', 'amazonbook')
@@ -218,7 +232,8 @@ def main() -> None:
             cheap = name in ('BPRMF', 'CKE')
             epochs = (args.epochs_mf or 3 * args.epochs) if cheap else args.epochs
             scheduler = (torch.optim.lr_scheduler.LambdaLR(
-                optimizer, lambda e: max(0.0, 1.0 - e / epochs)) if name in LR_DECAY else None)
+                optimizer, lambda e: max(0.0, 1.0 - e / epochs))
+                if args.lr_schedule == 'linear' else None)
             gen = torch.Generator().manual_seed(seed)
 
             def train_epoch(epoch: int) -> float:
@@ -254,12 +269,15 @@ def main() -> None:
                                                                       'hit_ratio'),
                                            device=device, progress=not args.no_progress)
             metrics.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run,
+                           max_epochs=epochs, stopped_early=float(result.stopped_early),
                            wall_seconds=time.perf_counter() - t0)
             per_seed[name].append(metrics)
             seconds[name].append(result.seconds_per_epoch)
             print(f"{name} seed {seed}: recall@20 {metrics['recall@20']:.4f} ndcg@20 "
                   f"{metrics['ndcg@20']:.4f} (best epoch {result.best_epoch}/"
-                  f"{result.epochs_run}, {result.seconds_per_epoch:.2f} s/epoch)", flush=True)
+                  f"{result.epochs_run}, {result.seconds_per_epoch:.2f} s/epoch"
+                  f"{'' if result.stopped_early else ', budget-limited: no early stop'})",
+                  flush=True)
 
     results = {n: {'per_seed': rows, 'mean_std': aggregate(rows),
                    'seconds_per_epoch': sum(seconds[n]) / len(seconds[n])}
@@ -267,6 +285,18 @@ def main() -> None:
     print(f'\n{args.dataset} — {PROTOCOL}; seeds {args.seed}..{args.seed + args.seeds - 1}; '
           f'device {device}, {torch.get_num_threads()} torch threads, '
           f'{env.world_size} process(es)')
+    if args.dataset == 'movielens-100k':
+        print(f'movielens-100k item-KG link: {args.link}')
+    print(f'equal conditions: lr {args.lr} {args.lr_schedule} for every model; user residual '
+          f'{args.user_residual} for KGIN and KMPN; soft DCorr {args.dcorr_variant}, '
+          f'eps {args.eps}; batch {args.batch_size}; patience {args.patience} x '
+          f'eval every {args.eval_every}')
+    for n, r in results.items():
+        rows = per_seed[n]
+        capped = sum(1 for m in rows if not m['stopped_early'])
+        print(f"{n}: best epochs {[int(m['best_epoch']) for m in rows]} of "
+              f"{[int(m['epochs_run']) for m in rows]} run"
+              f"{f' ({capped} seed(s) budget-limited)' if capped else ''}")
     print(format_table({n: r['mean_std'] for n, r in results.items()}, COLUMNS,
                        paper=PAPER if published else None))
     if not published:

@@ -106,6 +106,8 @@ def main() -> None:
     p.add_argument('--l2', type=float, default=1e-5, help='BPRMF/CKE L2 on batch embeddings')
     p.add_argument('--margin', type=float, default=1.0, help='margin of the hinge losses')
     p.add_argument('--tau', type=float, default=1.0, help='Gumbel temperature (hard)')
+    p.add_argument('--attention', default='softmax', choices=['softmax', 'proportional', 'raw'],
+                   help="soft attention reading of eq. 10 (TUP docstring); 'raw' = authors' code")
     p.add_argument('--joint-ratio', type=float, default=0.5, help='lambda of eq. 21')
     p.add_argument('--tup-epochs', type=int, default=40,
                    help='TUP converges slower than BPRMF (early stopping still applies)')
@@ -133,7 +135,7 @@ def main() -> None:
     joint_epochs = args.joint_epochs
     t_start = time.perf_counter()
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     U, I = data['user'].num_nodes, data.num_items
@@ -247,7 +249,8 @@ def main() -> None:
                     model(h, r, t), model(nh, r, nt), args.margin, 'sum')
                 rec_loss, lr, epochs = None, args.kg_lr, args.epochs
             elif name.startswith('tup'):
-                model = TUP(U, I, R, args.dim, strategy=name.split('-')[1], tau=args.tau).to(device)
+                model = TUP(U, I, R, args.dim, strategy=name.split('-')[1], tau=args.tau,
+                            attention=args.attention).to(device)
                 rec_loss, kg_loss, lr, epochs = model.loss, None, args.tup_lr, args.tup_epochs
             else:
                 if name == 'cfkg':
@@ -269,6 +272,7 @@ def main() -> None:
                 else:
                     strategy = name.split('-')[1]
                     model = KTUP(U, I, E, R, args.dim, strategy=strategy, tau=args.tau,
+                                 attention=args.attention,
                                  margin=args.margin, item_to_entity=item_to_entity,
                                  sparse=True).to(device)
                     kg_part = model.kg
@@ -298,13 +302,15 @@ def main() -> None:
                     metrics.update(kg_metrics(kg_part, kg_test_sub,
                                               E if name == 'cfkg' else None))
             metrics.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run,
+                           stopped_early=float(result.stopped_early),
                            train_seconds=time.perf_counter() - t0)
             per_seed[name].append(metrics)
             timing[name].append(result.seconds_per_epoch)
             trained[name] = model
             shown = {k: round(v, 4) for k, v in metrics.items()
-                     if k in REC_COLUMNS + KG_COLUMNS[:2] + ['best_epoch']}
-            print(f'{name} seed {seed}: {shown} ({metrics["train_seconds"]:.0f} s)')
+                     if k in REC_COLUMNS + KG_COLUMNS[:2] + ['best_epoch', 'epochs_run']}
+            cap = '' if result.stopped_early else ' BUDGET-LIMITED (no early stop)'
+            print(f'{name} seed {seed}: {shown} ({metrics["train_seconds"]:.0f} s){cap}')
 
         if case_study is None:
             for name in ('ktup-soft', 'ktup-hard'):
@@ -365,8 +371,11 @@ def render_case_study(model, name, data, split, kg_tr, item_to_entity, device,
     I = data.num_items
     titles = _titles(data, I)
     ent_ids = list(getattr(data, 'entity_ids', []) or [])
-    entity_names = [titles[e] if e < I else (ent_ids[e] if e < len(ent_ids) else f'entity {e}')
-                    for e in range(data['entity'].num_nodes)]
+    names = list(getattr(data, 'entity_names', []) or [])  # e.g. FB15k names, else None
+    entity_names = [titles[e] if e < I else (
+        names[e] if e < len(names) and names[e] else
+        (ent_ids[e] if e < len(ent_ids) else f'entity {e}'))
+        for e in range(data['entity'].num_nodes)]
     explainer = KTUPExplainer(model, split.train, kg_tr[[0, 2]].cpu(), kg_tr[1].cpu(),
                               relation_names=list(data.relation_names), item_names=titles,
                               entity_names=entity_names, item_to_entity=item_to_entity,

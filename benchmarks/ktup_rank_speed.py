@@ -52,7 +52,7 @@ def main() -> None:
     p.add_argument('--threads', type=int, default=1, help='torch.set_num_threads')
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     split = ranking_split(data, ratios=(0.8, 0.1, 0.1), seed=args.seed)
     U, I = data['user'].num_nodes, data.num_items
     E, R = data['entity'].num_nodes, len(data.relation_names)

@@ -260,7 +260,7 @@ def main():
     args = parse_args()
     device = torch.device(args.device)
     from torch_geometric_kgrec.text import TextEncoder
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     encoder = TextEncoder(args.plm, pooling='mean', max_length=args.max_tokens,
                           batch_size=64, cache_dir=args.plm_cache)
     models = [m for m in args.models.split(',') if m]

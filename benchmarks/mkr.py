@@ -106,7 +106,7 @@ def main() -> None:
     device = torch.device(args.device)
     name = model_name(args)
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     num_users, num_items = data['user'].num_nodes, data.num_items

@@ -23,7 +23,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kmpn import BUILDERS, LR_DECAY, PAPER, Ctx  # noqa: E402  (model builders)
+from kmpn import BUILDERS, PAPER, Ctx  # noqa: E402  (model builders)
 
 from torch_geometric_kgrec.benchmark import (add_checkpoint_arguments, aggregate,  # noqa
                                              base_parser, checkpoint_kwargs, format_table,
@@ -53,6 +53,13 @@ def main() -> None:
     p.add_argument('--meta-preferences', type=int, default=64,
                    help='meta-preferences of KMPN')
     p.add_argument('--eps', type=float, default=0.5, help='soft DCorr ratio epsilon (KMPN)')
+    p.add_argument('--dcorr-variant', default='subspace',
+                   choices=['subspace', 'paper', 'released'],
+                   help='reading of the soft DCorr PCA (nn/dcorr.py; KMPN)')
+    p.add_argument('--lr-schedule', default='constant', choices=['constant', 'linear'],
+                   help='for EVERY model: constant, or linear decay to 0 at --epochs')
+    p.add_argument('--user-residual', default='on', choices=['on', 'off'],
+                   help='residual user update (released code) for KGIN and KMPN')
     p.add_argument('--dcorr-weight', type=float, default=1e-4,
                    help='weight of the distance-correlation loss (KMPN)')
     p.add_argument('--l2', type=float, default=1e-5, help='L2 weight on the batch embeddings')
@@ -72,7 +79,7 @@ def main() -> None:
     device = torch.device(args.device)
     t_start = time.perf_counter()
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     num_users, num_items = data['user'].num_nodes, data.num_items
@@ -103,7 +110,7 @@ def main() -> None:
             optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
             scheduler = (torch.optim.lr_scheduler.LambdaLR(
                 optimizer, lambda e: max(0.0, 1.0 - e / args.epochs))
-                if name in LR_DECAY else None)
+                if args.lr_schedule == 'linear' else None)
             gen = torch.Generator().manual_seed(seed)
 
             def train_epoch(epoch: int) -> float:

@@ -112,7 +112,7 @@ def main() -> None:
                   'users, Zipf alpha=0.8 KG degrees), seed ' + str(args.seed))
     else:
         from torch_geometric_kgrec.benchmark import load_dataset
-        data = load_dataset(args.dataset, args.root)
+        data = load_dataset(args.dataset, args.root, link=args.link)
         U, I = data['user'].num_nodes, data.num_items
         pos = data['user', 'interacts', 'entity'].edge_index
         kg_index = data['entity', 'kg', 'entity'].edge_index

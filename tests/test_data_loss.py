@@ -88,13 +88,14 @@ def test_real_book_crossing_kg_given_as_lastfm_kg_is_an_error(tmp_path):
     import shutil
 
     from kgrec_dataset_fixtures import real_dir
-    fm = real_dir('lastfm', 'user_artists.dat', 'item_index2entity_id.txt')
+    text_files = ('artists.dat', 'tags.dat', 'user_taggedartists.dat')
+    fm = real_dir('lastfm', 'user_artists.dat', 'item_index2entity_id.txt', *text_files)
     bx = real_dir('book-crossing', 'kg_final.txt')
     if not (fm and bx):
         pytest.skip('real Last.FM / Book-Crossing files not found (set KGREC_DATA)')
     raw = tmp_path / 'raw'
     raw.mkdir()
-    for f in ('user_artists.dat', 'item_index2entity_id.txt'):
+    for f in ('user_artists.dat', 'item_index2entity_id.txt') + text_files:
         shutil.copy(f'{fm}/{f}', raw / f)
     shutil.copy(f'{bx}/kg_final.txt', raw / 'kg.txt')  # was: a silent 36,780-triple KG
     with pytest.raises(DataFormatError, match='relation column holds integer ids'):

@@ -60,7 +60,12 @@ def base_parser(description: str, default_dataset: str = 'lastfm',
     if 'dataset' in options:
         p.add_argument('--dataset', default=default_dataset,
                        help='dataset: lastfm | book-crossing | movielens-100k | '
-                       'amazon-book | movielens-1m | synthetic')
+                       'amazon-book | movielens-1m | synthetic | amazon-art-office')
+        p.add_argument('--link', default='title-year',
+                       choices=['title-year', 'recbole-ml1m-ids'],
+                       help="movielens-100k only: 'title-year' (items re-linked to their own "
+                       "films) or 'recbole-ml1m-ids' (the published ml-100k.link, which links "
+                       'most items to OTHER films; only to compare with published numbers)')
     if 'root' in options:
         p.add_argument('--root', default=None,
                        help='raw data folder laid out like shared/data; when not given, '
@@ -135,14 +140,16 @@ def checkpoint_kwargs(args: argparse.Namespace, run: str) -> Dict[str, Any]:
 LOADED_DATA: List[Dict[str, Any]] = []
 
 
-def load_dataset(name: str, root: Optional[str] = None):
+def load_dataset(name: str, root: Optional[str] = None, link: Optional[str] = None):
     r"""Load the dataset called :obj:`name` (see
     :func:`torch_geometric_kgrec.datasets.load_dataset`) and remember where its raw and
-    processed files were (for :func:`write_result`)."""
+    processed files were (for :func:`write_result`); :obj:`link` is the ``--link``
+    option of ``movielens-100k`` (ignored for the other datasets)."""
     from torch_geometric_kgrec.datasets import get_dataset
     t0 = time.perf_counter()
-    ds = get_dataset(name, root=root)
-    entry = {'name': name, 'root_argument': root,
+    kwargs = {'link': link} if name == 'movielens-100k' and link is not None else {}
+    ds = get_dataset(name, root=root, **kwargs)
+    entry = {'name': name, 'root_argument': root, **kwargs,
              'KGREC_DATA': os.environ.get('KGREC_DATA'),
              'seconds': round(time.perf_counter() - t0, 3)}
     if getattr(ds, 'raw_file_names', None):

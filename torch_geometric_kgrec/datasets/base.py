@@ -128,17 +128,26 @@ class KGRecDataset(InMemoryDataset):
         return osp.join(self.root, 'raw')
 
     @property
+    def variant(self) -> str:
+        r"""A name for the processing options of the dataset (e.g. MovieLens-100K's
+        :obj:`link`), part of the processed file's name and fingerprint, so that two
+        variants are cached side by side. (default: none)"""
+        return ''
+
+    @property
     def fingerprint(self) -> str:
-        r"""Hash of the raw files' contents and of :obj:`pre_transform` (computed once,
-        after the raw files are in place)."""
+        r"""Hash of the raw files' contents, of :obj:`variant` and of
+        :obj:`pre_transform` (computed once, after the raw files are in place)."""
         if self._fingerprint is None:
             self._fingerprint = content_fingerprint(
-                self.raw_paths, f'{type(self).__name__}|{_repr(self.pre_transform)}')
+                self.raw_paths,
+                f'{type(self).__name__}|{self.variant}|{_repr(self.pre_transform)}')
         return self._fingerprint
 
     @property
     def processed_file_names(self) -> str:
-        return f'data_{self.fingerprint}.pt'
+        prefix = f'data_{self.variant}_' if self.variant else 'data_'
+        return f'{prefix}{self.fingerprint}.pt'
 
     def download(self) -> None:
         if self._local_raw_dir is not None:
@@ -202,8 +211,11 @@ class KGRecDataset(InMemoryDataset):
         folder = self.processed_dir
         stale = [osp.join(folder, f) for f in ('pre_transform.pt', 'pre_filter.pt')]
         stale += glob.glob(osp.join(folder, '.*.tmp'))
-        if osp.basename(keep).startswith('data_'):
-            stale += glob.glob(osp.join(folder, 'data_*.pt'))
+        name = osp.basename(keep)
+        if name.startswith('data_'):  # the same variant, another fingerprint
+            prefix = name[:name.rindex('_') + 1]
+            stale += [f for f in glob.glob(osp.join(folder, f'{prefix}*.pt'))
+                      if '_' not in osp.basename(f)[len(prefix):]]
         for f in stale:
             if osp.abspath(f) != osp.abspath(keep) and osp.isfile(f):
                 try:

@@ -49,13 +49,17 @@ class KGCN(RecommenderMixin, Module):
         num_layers (int, optional): Receptive-field depth :math:`H`. (default: :obj:`1`)
         aggregator (str, optional): :obj:`"sum"`, :obj:`"concat"` or :obj:`"neighbor"`.
             (default: :obj:`"sum"`)
+        scaling (str, optional): :obj:`"sum"` (the paper) or :obj:`"mean"` (the
+            reference code's :math:`\mathbf{u}^{\top}\mathbf{r} / d` and
+            :math:`\sum_e \tilde{\pi}\mathbf{e} / K`), see
+            :class:`~torch_geometric_kgrec.nn.conv.KGCNConv`. (default: :obj:`"sum"`)
         chunk_size (int, optional): Upper bound on the number of floats of one
             intermediate tensor in :meth:`score_all` (memory knob). (default: :obj:`2**23`)
     """
     def __init__(self, num_users: int, num_entities: int, num_relations: int,
                  num_items: int, embedding_dim: int = 16, num_neighbors: int = 8,
                  num_layers: int = 1, aggregator: str = 'sum',
-                 chunk_size: int = 2**23) -> None:
+                 chunk_size: int = 2**23, scaling: str = 'sum') -> None:
         super().__init__()
         for name, v in (('num_users', num_users), ('num_entities', num_entities),
                         ('num_relations', num_relations), ('num_items', num_items),
@@ -74,13 +78,14 @@ class KGCN(RecommenderMixin, Module):
         self.num_neighbors = num_neighbors
         self.num_layers = num_layers
         self.aggregator = aggregator
+        self.scaling = scaling
         self.chunk_size = chunk_size
         self.user_emb = Embedding(num_users, embedding_dim)
         self.entity_emb = Embedding(num_entities, embedding_dim)
         self.relation_emb = Embedding(num_relations, embedding_dim)
         self.convs = ModuleList([
             KGCNConv(embedding_dim, embedding_dim, aggregator,
-                     act='tanh' if h == num_layers - 1 else 'relu')
+                     act='tanh' if h == num_layers - 1 else 'relu', scaling=scaling)
             for h in range(num_layers)
         ])
         # Sampled receptive field (not learnt, not saved in the state_dict).
@@ -241,4 +246,5 @@ class KGCN(RecommenderMixin, Module):
         return (f'{self.__class__.__name__}({self.num_users}, {self.num_entities}, '
                 f'num_relations={self.num_relations}, embedding_dim={self.embedding_dim}, '
                 f'num_neighbors={self.num_neighbors}, num_layers={self.num_layers}, '
-                f"aggregator='{self.aggregator}')")
+                f"aggregator='{self.aggregator}'"
+                f"{'' if self.scaling == 'sum' else f', scaling={self.scaling!r}'})")
