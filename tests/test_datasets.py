@@ -140,6 +140,10 @@ def test_movielens_100k_fixture(tmp_path):
     assert data.item_text == ["Toy Story (1995). Genres: Animation, Children's, Comedy",
                               'GoldenEye (1995). Genres: Action, Adventure, Thriller',
                               'Four Rooms (1995). Genres: Thriller']
+    assert data.item_titles == ['Toy Story', 'GoldenEye', 'Four Rooms']
+    assert data.item_years == ['1995', '1995', '1995']
+    assert data.item_genres == [['Animation', "Children's", 'Comedy'],
+                                ['Action', 'Adventure', 'Thriller'], ['Thriller']]
 
 
 def test_missing_file_in_local_raw_dir_is_not_downloaded(tmp_path):

@@ -18,7 +18,9 @@ class MovieLens100KKG(KGRecDataset):
     Columns are selected by their header names. All 100,000 ratings are positives (with
     :obj:`rating` and :obj:`time`); items are the 1,682 movies of ``ml-100k.item``
     (ordered by id), of which 1,598 are linked to a MID; unlinked items stay isolated
-    entities. :obj:`data.item_text` is ``"<title> (<year>). Genres: <g1>, <g2>"``. See
+    entities. :obj:`data.item_text` is ``"<title> (<year>). Genres: <g1>, <g2>"``;
+    :obj:`data.item_titles`, :obj:`data.item_years` (:obj:`''` when missing) and
+    :obj:`data.item_genres` (a list of genres per item) hold the same metadata. See
     ``datasets/movielens-100k.md``.
 
     Args:
@@ -138,10 +140,11 @@ def load_movielens_100k(inter_path: str, item_path: str, link_path: str,
         if not entity_ids[e]:
             entity_ids[e] = f'item:{item_orig[e]}'  # unlinked item (no MID)
 
-    texts = [item_text(t, y, g) for t, y, g in zip(
-        it['movie_title'][order].tolist(), it['release_year'][order].tolist(),
-        it['class'][order].tolist())]
-    return make_kgrec_data(
+    titles = it['movie_title'][order].tolist()
+    years = it['release_year'][order].tolist()
+    genres = it['class'][order].tolist()
+    texts = [item_text(t, y, g) for t, y, g in zip(titles, years, genres)]
+    data = make_kgrec_data(
         num_users=user_orig.size, num_items=num_items, num_entities=len(entity_ids),
         kg_edge_index=ent.T, kg_edge_type=rel_idx, relation_names=list(rel_names),
         interactions=np.stack([user_idx, items[keep]]),
@@ -149,3 +152,9 @@ def load_movielens_100k(inter_path: str, item_path: str, link_path: str,
                            'time': inter['timestamp'][keep].astype(np.int64)},
         item_text=texts, user_ids=[str(u) for u in user_orig.tolist()],
         item_ids=[str(i) for i in item_orig.tolist()], entity_ids=entity_ids)
+    # Structured item metadata (semantic contrastive learning builds its sentences
+    # from these): titles, release years ('' when missing) and genre lists.
+    data.item_titles = [str(t).strip() for t in titles]
+    data.item_years = [str(y).strip() for y in years]
+    data.item_genres = [str(g).split() for g in genres]
+    return data
