@@ -128,3 +128,18 @@ def test_cross_encoder_far_and_random_negatives(tiny_cross_encoder):
         assert not set(_partners(rnd, a, 0)) & ({a} | set(_partners(rnd, a, 1)))
     with pytest.raises(ValueError, match="'negatives'"):
         mine_content_pairs(TEXTS, FixedEncoder(), negatives='bottom')
+
+
+def test_text_encoder_by_path_as_bi_encoder(tiny_bert_path):
+    from torch_geometric_kgrec.text import TextEncoder
+    texts = ['the genre of the film is comedy .', 'the genre of the film is drama .',
+             'the genres of the film are comedy , drama .', 'a movie title is toy story .']
+    pairs = mine_content_pairs(texts, str(tiny_bert_path), num_positives=1,
+                               num_negatives=1)
+    assert pairs.info['bi_encoder'] == TextEncoder(str(tiny_bert_path)).model_id
+    emb = torch.nn.functional.normalize(TextEncoder(str(tiny_bert_path)).encode(texts), dim=-1)
+    sim = (emb @ emb.t()).fill_diagonal_(float('nan'))
+    for a in range(4):
+        row = sim[a].clone()
+        assert _partners(pairs, a, 1) == [int(row.nan_to_num(-9).argmax())]
+        assert _partners(pairs, a, 0) == [int(row.nan_to_num(9).argmin())]
