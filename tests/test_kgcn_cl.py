@@ -125,3 +125,27 @@ def test_option_errors():
     model = model_with()
     with pytest.raises(ValueError, match='items in'):
         model.contrastive_loss(torch.tensor([[0], [I]]), torch.ones(1))
+
+
+def test_rating_threshold_labels_follow_kgcn_preprocessing():
+    from torch_geometric_kgrec.datasets import make_kgrec_data
+    from torch_geometric_kgrec.protocols import ctr_split, rating_threshold_labels
+    # user 0 rated items 0 (5), 1 (2), 2 (4); user 1 rated 3 (1), 4 (4)
+    data = make_kgrec_data(
+        num_users=2, num_items=8, num_entities=8, kg_edge_index=[[0], [1]],
+        kg_edge_type=[0], relation_names=['r'],
+        interactions=[[0, 0, 0, 1, 1], [0, 1, 2, 3, 4]],
+        interaction_attrs={'rating': [5., 2., 4., 1., 4.]})
+    for seed in range(5):
+        out = rating_threshold_labels(data, threshold=4, seed=seed)
+        pos = out['user', 'interacts', 'entity'].edge_index.t().tolist()
+        assert pos == [[0, 0], [0, 2], [1, 4]]
+        assert out['user', 'interacts', 'entity'].rating.tolist() == [5., 4., 4.]
+        neg = out['user', 'negative', 'entity'].edge_index
+        # as many negatives as positives per user, never a rated item (not even 1 / 3)
+        assert torch.bincount(neg[0], minlength=2).tolist() == [2, 1]
+        rated = {(0, 0), (0, 1), (0, 2), (1, 3), (1, 4)}
+        assert not {tuple(p) for p in neg.t().tolist()} & rated
+        split = ctr_split(out, seed=seed)
+        assert int(sum(s.label.numel() for s in (split.train, split.val, split.test))) == 6
+    assert len(data['user', 'interacts', 'entity'].rating) == 5  # input unchanged

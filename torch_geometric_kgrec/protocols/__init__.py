@@ -3,6 +3,7 @@ r"""Evaluation protocols (seeded splits, sampled-ranking negatives) and samplers
 protocol."""
 from .kg_corruption import KGCorruptionSampler
 from .kg_split import kg_triple_split
+from .rating_threshold import rating_threshold_labels
 from .sampling import (KGNeighborSampler, PositiveIndex, ReciprocalRatioNegativeSampler,
                        UniformNegativeSampler)
 from .split import (ColdStartSplit, CTRSplit, LabeledPairs, RankingSplit,
@@ -25,4 +26,5 @@ __all__ = [
     'KGNeighborSampler',
     'KGCorruptionSampler',
     'kg_triple_split',
+    'rating_threshold_labels',
 ]
