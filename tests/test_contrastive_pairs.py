@@ -65,7 +65,7 @@ def test_cache_on_disk(tmp_path):
     enc = FixedEncoder()
     a = mine_content_pairs(TEXTS, enc, num_positives=2, cache_dir=str(tmp_path))
     b = mine_content_pairs(TEXTS, enc, num_positives=2, cache_dir=str(tmp_path))
-    assert enc.calls == 1 and 'cached' in b.info
+    assert enc.calls == 1 and 'cached' in b.info and b.info['num_pairs'] == a.info['num_pairs']
     assert torch.equal(a.edge_index, b.edge_index) and torch.equal(a.label, b.label)
     c = mine_content_pairs(TEXTS, enc, num_positives=1, cache_dir=str(tmp_path))
     assert enc.calls == 2 and int(c.label.sum()) == 6 != int(a.label.sum())

@@ -220,8 +220,9 @@ def mine_content_pairs(
         path = osp.join(cache_dir, f'content_pairs_{key}.pt')
         if osp.isfile(path):
             saved = torch.load(path, weights_only=True)
-            return ContentPairs(saved['edge_index'], saved['label'], ranker,
-                                dict(info, cached=path))
+            info.update(num_pairs=int(saved['label'].numel()),
+                        num_positive_pairs=int(saved['label'].sum()), cached=path)
+            return ContentPairs(saved['edge_index'], saved['label'], ranker, info)
 
     gen = torch.Generator().manual_seed(seed)
     texts = [sentences[i] for i in valid]
