@@ -152,6 +152,9 @@ def main() -> None:
                    'bi-encoder)')
     p.add_argument('--shortlist', type=int, default=50)
     p.add_argument('--negatives', default='far', choices=['far', 'shortlist', 'random'])
+    p.add_argument('--text-init', default='mlp', choices=['mlp', 'copy'],
+                   help="semantic text: h_c = MLP(E(x_c)) in every pass ('mlp', eq. 5's α "
+                   "layer) or content rows initialised from it, then free ('copy')")
     p.add_argument('--min-rating', type=float, default=4.0,
                    help='MovieLens: smallest positive rating (KGCN)')
     p.add_argument('--rows', default='all',
@@ -244,7 +247,8 @@ def main() -> None:
         model = KGCN(num_users, num_entities, sampler.num_relations + 1, num_items,
                      embedding_dim=args.dim, num_neighbors=args.neighbors,
                      num_layers=args.layers, aggregator='concat',
-                     item_features=item_features if text else None).to(device)
+                     item_features=item_features if text else None,
+                     text_init=args.text_init).to(device)
         decay = model.l2_parameters()
         rest = [q for q in model.parameters() if all(q is not r for r in decay)]
         optimizer = torch.optim.Adam([{'params': decay, 'weight_decay': args.l2},

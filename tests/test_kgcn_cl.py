@@ -149,3 +149,21 @@ def test_rating_threshold_labels_follow_kgcn_preprocessing():
         split = ctr_split(out, seed=seed)
         assert int(sum(s.label.numel() for s in (split.train, split.val, split.test))) == 6
     assert len(data['user', 'interacts', 'entity'].rating) == 5  # input unchanged
+
+
+def test_text_init_copy_initialises_free_content_rows():
+    model = model_with(text=True, text_init='copy')
+    assert str(model).endswith("item_features=7, text_init='copy')")
+    lin = model.item_mlp.lins[0]
+    h = model.item_features @ lin.weight.t() + lin.bias
+    rows = model.entity_emb.weight[:I]
+    # a rescaled copy of MLP(E(x_c)): same direction, the other entities' std
+    assert torch.allclose(rows, h * (rows.norm() / h.norm()), atol=1e-5)
+    assert torch.equal(model.node_embedding(), model.entity_emb.weight)
+    loss = model.joint_loss(torch.tensor([0, 1]), torch.tensor([3, 2]),
+                            torch.tensor([1., 0.]), PAIRS, PAIR_LABEL, gamma=0.5)
+    loss.backward()
+    assert lin.weight.grad is None and model.entity_emb.weight.grad[:I].abs().sum() > 0
+    assert len(model.l2_parameters()) == 4
+    with pytest.raises(ValueError, match='text_init'):
+        KGCN(U, E, R, I, text_init='finetune')

@@ -75,13 +75,20 @@ class KGCN(RecommenderMixin, Module):
             its embedding without; the vector KGCN's user-specific layers start from,
             and the one Figure 2 (b) feeds to CL) or :obj:`"propagated"` (KGCN's output
             for a zero user, i.e. uniform attention over the sampled neighbours).
+        text_init (str, optional): How the text enters the content nodes, two readings
+            of Sec. 3.3: :obj:`"mlp"` (default: :math:`\mathbf{h}_c =
+            \mathrm{MLP}(E(x_c))` in every forward pass, the α layer trained as part of
+            :math:`\Theta`, as eq. 5 lists it) or :obj:`"copy"` (the content rows of the
+            entity table are *initialised* from :math:`\mathrm{MLP}(E(x_c))` of the
+            random α layer, rescaled to the table's initial standard deviation, and then
+            trained as free embeddings; the α layer is frozen).
     """
     def __init__(self, num_users: int, num_entities: int, num_relations: int,
                  num_items: int, embedding_dim: int = 16, num_neighbors: int = 8,
                  num_layers: int = 1, aggregator: str = 'sum',
                  chunk_size: int = 2**23, item_features: Optional[Tensor] = None,
                  item_feature_mask: Optional[Tensor] = None, feature_layers: int = 1,
-                 cl_representation: str = 'initial') -> None:
+                 cl_representation: str = 'initial', text_init: str = 'mlp') -> None:
         super().__init__()
         for name, v in (('num_users', num_users), ('num_entities', num_entities),
                         ('num_relations', num_relations), ('num_items', num_items),
@@ -120,6 +127,9 @@ class KGCN(RecommenderMixin, Module):
                              f"(got {cl_representation!r})")
         self.cl_representation = cl_representation
         self.feature_layers = feature_layers
+        if text_init not in ('mlp', 'copy'):
+            raise ValueError(f"'text_init' must be 'mlp' or 'copy' (got {text_init!r})")
+        self.text_init = text_init
         self.item_mlp = None
         self.register_buffer('item_features', None)
         self.register_buffer('item_feature_mask', None)
@@ -137,6 +147,8 @@ class KGCN(RecommenderMixin, Module):
                 self.register_buffer('item_feature_mask', item_feature_mask.bool().clone())
             self.item_mlp = MLP([item_features.size(1)] + [embedding_dim] * feature_layers,
                                 act='relu', norm=None)
+            if text_init == 'copy':
+                self.item_mlp.requires_grad_(False)
         elif item_feature_mask is not None:
             raise ValueError("'item_feature_mask' needs 'item_features'")
         self.reset_parameters()
@@ -148,12 +160,24 @@ class KGCN(RecommenderMixin, Module):
             conv.reset_parameters()
         if self.item_mlp is not None:
             self.item_mlp.reset_parameters()
+            if self.text_init == 'copy':
+                with torch.no_grad():
+                    h = self.item_mlp(self.item_features)
+                    h = h * (self.entity_emb.weight.std() / h.std().clamp(min=1e-12))
+                    rows = self.entity_emb.weight[:self.num_items]
+                    if self.item_feature_mask is not None:
+                        h = torch.where(self.item_feature_mask.view(-1, 1), h, rows)
+                    rows.copy_(h)
+
+    @property
+    def _text_forward(self) -> bool:
+        return self.item_mlp is not None and self.text_init == 'mlp'
 
     def node_embedding(self) -> Tensor:
         r"""The layer-0 vectors of all entities, :obj:`[num_entities, d]`: the entity
         table, with the item rows replaced by :math:`\mathrm{MLP}(E(x_c))` when the
         model has :obj:`item_features` (Sec. 3.3)."""
-        if self.item_mlp is None:
+        if not self._text_forward:
             return self.entity_emb.weight
         h = self.item_mlp(self.item_features)
         own = self.entity_emb.weight
@@ -164,7 +188,7 @@ class KGCN(RecommenderMixin, Module):
     def entity_vectors(self, index: Tensor, table: Optional[Tensor] = None) -> Tensor:
         r"""Layer-0 vectors of the entities :obj:`index` (any shape); :obj:`table` is
         a precomputed :meth:`node_embedding`."""
-        if self.item_mlp is None:
+        if not self._text_forward:
             return self.entity_emb(index)
         return F.embedding(index, self.node_embedding() if table is None else table)
 
@@ -204,7 +228,7 @@ class KGCN(RecommenderMixin, Module):
         entity vectors (so that it is computed once, not once per user)."""
         K = self.num_neighbors
         entities, relations = self.receptive_field(items)
-        table = None if self.item_mlp is None else self.node_embedding()
+        table = self.node_embedding() if self._text_forward else None
         vectors = [self.entity_vectors(e, table) for e in entities]  # [S, K^h, d]
         first = None
         if linear_first:
@@ -308,7 +332,7 @@ class KGCN(RecommenderMixin, Module):
         without a pass over the whole tables in the loss."""
         params = [self.user_emb.weight, self.entity_emb.weight, self.relation_emb.weight
                   ] + [conv.lin.weight for conv in self.convs]
-        if self.item_mlp is not None:  # the α layer (eq. 5)
+        if self._text_forward:  # the α layer (eq. 5)
             params += [lin.weight for lin in self.item_mlp.lins]
         return params
 
@@ -398,4 +422,5 @@ class KGCN(RecommenderMixin, Module):
                 f'num_neighbors={self.num_neighbors}, num_layers={self.num_layers}, '
                 f"aggregator='{self.aggregator}'"
                 + (f', item_features={self.item_features.size(1)}'
-                   if self.item_mlp is not None else '') + ')')
+                   if self.item_mlp is not None else '')
+                + (f", text_init='copy'" if self.text_init == 'copy' else '') + ')')
