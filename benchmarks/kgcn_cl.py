@@ -37,7 +37,8 @@ import torch
 from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
                                              evaluate_ctr_split, format_table, load_dataset,
                                              predict_pairs, write_result)
-from torch_geometric_kgrec.contrastive import metadata_sentences, mine_content_pairs
+from torch_geometric_kgrec.contrastive import (attach_bx_books, metadata_sentences,
+                                               mine_content_pairs)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.metrics import (alignment, ctr_metrics, evaluate_ranking,
                                            inter_list_diversity, intra_list_diversity,
@@ -155,6 +156,9 @@ def main() -> None:
     p.add_argument('--text-init', default='mlp', choices=['mlp', 'copy'],
                    help="semantic text: h_c = MLP(E(x_c)) in every pass ('mlp', eq. 5's α "
                    "layer) or content rows initialised from it, then free ('copy')")
+    p.add_argument('--books-csv', default=None,
+                   help='Book-Crossing: your BX-Books.csv (titles, years, authors) for the '
+                   'title sentences and the semantic text')
     p.add_argument('--min-rating', type=float, default=4.0,
                    help='MovieLens: smallest positive rating (KGCN)')
     p.add_argument('--rows', default='all',
@@ -185,23 +189,36 @@ def main() -> None:
                                 num_entities, args.neighbors,
                                 num_relations=len(data.relation_names))
     movielens = args.dataset.startswith('movielens')
+    if args.books_csv:
+        print(f'{args.books_csv}: {attach_bx_books(data, args.books_csv)} (titles, years '
+              'and authors; no genres)')
 
     # --- text and pairs (item metadata only) -------------------------------------
     from torch_geometric_kgrec.text import TextEncoder
     encoder = None
     item_features, pairs, pair_info = None, {}, {}
     has_text = getattr(data, 'item_text', None) is not None
-    try:
-        sentences = {t: metadata_sentences(data, t, DOMAIN.get(args.dataset, 'movie'))
-                     for t in ('genre', 'title+genre')}
-    except ValueError as e:
-        print(f'no item metadata for pairs ({e}): CL rows are skipped')
-        sentences = {}
+    sentences = {}
+    for t in ('genre', 'title+genre'):
+        try:
+            sent = metadata_sentences(data, t, DOMAIN.get(args.dataset, 'movie'))
+        except ValueError as e:
+            print(f'no item metadata for pairs ({e}): the CL rows are skipped')
+            break
+        if sum(x is not None for x in sent) >= 2:
+            sentences[t] = sent
+        else:
+            print(f'no {t} sentences (metadata missing): +CL_{t} rows are skipped')
+    feature_mask = None
     if has_text or sentences:
         encoder = TextEncoder(args.text_model, cache_dir=cache)
     if has_text:
         t0 = time.perf_counter()
         item_features = encoder.encode(list(data.item_text), progress=not args.no_progress)
+        feature_mask = torch.tensor([bool(t and t.strip()) for t in data.item_text])
+        print(f'{int(feature_mask.sum())} of {num_items} items have text; the others keep '
+              'a random embedding')
+        feature_mask = None if bool(feature_mask.all()) else feature_mask
         print(f'semantic text: {num_items} item texts encoded by {encoder.model_id} '
               f'({item_features.size(1)} dims, frozen) in {time.perf_counter() - t0:.1f} s')
     for t, sent in sentences.items():
@@ -248,6 +265,7 @@ def main() -> None:
                      embedding_dim=args.dim, num_neighbors=args.neighbors,
                      num_layers=args.layers, aggregator='concat',
                      item_features=item_features if text else None,
+                     item_feature_mask=feature_mask if text else None,
                      text_init=args.text_init).to(device)
         decay = model.l2_parameters()
         rest = [q for q in model.parameters() if all(q is not r for r in decay)]
@@ -416,7 +434,7 @@ def plot(args, results, sweep) -> None:
         fig.colorbar(sc, label='NDCG@20')
         ax.set_xlabel('uniformity (lower is better)')
         ax.set_ylabel('alignment of title+genre pairs (lower is better)')
-        ax.set_title(f'{args.dataset}: alignment-uniformity by γ (Fig. 6-like)')
+        ax.set_title(f'{args.dataset}: alignment-uniformity by γ (Fig. 6-like)', fontsize=9)
         ax.legend(fontsize=8)
         path = osp.join(args.plots, f'kgcn_cl_{args.dataset}_align_uniform.png')
         fig.tight_layout()
@@ -431,7 +449,7 @@ def plot(args, results, sweep) -> None:
     ax.set_xticks(range(len(xs)), [f'{x}%' for x in xs])
     ax.set_xlabel('test users with the fewest training interactions')
     ax.set_ylabel('NDCG@100')
-    ax.set_title(f'{args.dataset}: NDCG@100 by user activity (Fig. 5-like)')
+    ax.set_title(f'{args.dataset}: NDCG@100 by user activity (Fig. 5-like)', fontsize=9)
     ax.legend(fontsize=7)
     path = osp.join(args.plots, f'kgcn_cl_{args.dataset}_activity.png')
     fig.tight_layout()

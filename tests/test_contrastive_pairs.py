@@ -73,6 +73,7 @@ def test_cache_on_disk(tmp_path):
 
 @pytest.fixture(scope='module')
 def tiny_cross_encoder(tmp_path_factory):
+    pytest.importorskip('transformers', reason='the text extra (transformers) is not installed')
     from transformers import (BertConfig, BertForSequenceClassification,
                               BertTokenizerFast)
     path = tmp_path_factory.mktemp('tiny-cross-encoder')

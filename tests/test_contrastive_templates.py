@@ -81,3 +81,24 @@ def test_real_movielens_100k_sentences(tmp_path):
     assert len(s) == 1682 and all(x is not None for x in s)
     assert s[0] == ("A movie title is Toy Story (1995). The genres of the film are "
                     "Animation, Children's, Comedy.")
+
+
+def test_bx_books_titles_and_title_sentences(tmp_path):
+    from torch_geometric_kgrec.contrastive import attach_bx_books
+    csv = tmp_path / 'BX-Books.csv'
+    csv.write_bytes(
+        '"ISBN";"Book-Title";"Book-Author";"Year-Of-Publication";"Publisher"\n'
+        '"0195153448";"Classical Mythology";"Mark P. O. Morford";"2002";"OUP"\n'
+        '"0002005018";"Clara Callan";"Richard Bruce Wright";"0";"HarperFlamingo"\n'
+        '"999";"Not in the data";"X";"1999";"Y"\n'.encode('iso-8859-1'))
+    data = _data(item_ids=['0002005018', '0195153448', '0000000000'])
+    assert attach_bx_books(data, str(csv)) == {'items': 3, 'matched': 2}
+    assert data.item_titles == ['Clara Callan', 'Classical Mythology', '']
+    assert data.item_years == ['', '2002', '']  # year 0 is missing
+    assert data.item_text[1] == 'Classical Mythology (2002). Author: Mark P. O. Morford'
+    assert metadata_sentences(data, 'title+genre', domain='book') == [
+        'A book title is Clara Callan.', 'A book title is Classical Mythology (2002).', None]
+    bad = tmp_path / 'bad.csv'
+    bad.write_text('"ISBN";"Title"\n')
+    with pytest.raises(ValueError, match='bad.csv, line 1'):
+        attach_bx_books(data, str(bad))

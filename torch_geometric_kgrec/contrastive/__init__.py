@@ -5,6 +5,7 @@ bi-encoder and a cross-encoder (Sec. 3.1 steps 2-3). The loss (eq. 4-5) lives on
 from .templates import (DOMAINS, TEMPLATES, ItemMetadata, genre_sentence, item_metadata,
                         metadata_sentences, title_genre_sentence)
 from .pair_mining import ContentPairs, CrossEncoderRanker, mine_content_pairs
+from .bx_books import attach_bx_books
 
 __all__ = [
     'DOMAINS',
@@ -17,4 +18,5 @@ __all__ = [
     'ContentPairs',
     'CrossEncoderRanker',
     'mine_content_pairs',
+    'attach_bx_books',
 ]
