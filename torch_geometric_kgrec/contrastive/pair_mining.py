@@ -228,7 +228,7 @@ def mine_content_pairs(
     texts = [sentences[i] for i in valid]
     uniq = sorted(set(texts))
     where = {t: j for j, t in enumerate(uniq)}
-    emb = bi_encoder.encode(uniq)
+    emb = bi_encoder.encode(uniq, progress=progress)
     emb = emb.float().cpu()[torch.tensor([where[t] for t in texts])]
     if similarity == 'cos':
         emb = F.normalize(emb, dim=-1)
