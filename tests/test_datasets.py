@@ -145,6 +145,7 @@ def test_movielens_100k_fixture(tmp_path):
     assert data.item_text == ["Toy Story (1995). Genres: Animation, Children's, Comedy",
                               'GoldenEye (1995). Genres: Action, Adventure, Thriller',
                               'Four Rooms (1995). Genres: Thriller']
+    assert data.item_years == ['1995', '1995', '1995']
     assert data.item_genres == [['Animation', "Children's", 'Comedy'],
                                 ['Action', 'Adventure', 'Thriller'], ['Thriller']]
     # item titles for items, FB15k names (underscores as spaces) or None for the others

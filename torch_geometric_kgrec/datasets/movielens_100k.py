@@ -56,7 +56,8 @@ class MovieLens100KKG(KGRecDataset):
     isolated entities and MIDs that lose their item are ordinary entities.
 
     :obj:`data.item_text` is ``"<title> (<year>). Genres: <g1>, <g2>"``,
-    :obj:`data.item_genres` the genre lists and :obj:`data.entity_names` the item
+    :obj:`data.item_genres` the genre lists, :obj:`data.item_years` the release years
+    (:obj:`''` when missing) and :obj:`data.entity_names` the item
     titles for items and the FB15k name (underscores as spaces) or :obj:`None` for
     other entities. See ``datasets/movielens-100k.md``.
 
@@ -330,7 +331,7 @@ def load_movielens_100k(inter_path: str, item_path: str, link_path: str, kg_path
     entity_names: List[Optional[str]] = list(titles) + [
         fb15k.get(m) for m in entity_ids[num_items:]]
     texts = [item_text(t, y, g) for t, y, g in zip(titles, years, genres)]
-    return make_kgrec_data(
+    data = make_kgrec_data(
         num_users=user_orig.size, num_items=num_items, num_entities=len(entity_ids),
         kg_edge_index=ent.T, kg_edge_type=rel_idx, relation_names=list(rel_names),
         interactions=np.stack([user_idx, items[keep]]),
@@ -340,3 +341,7 @@ def load_movielens_100k(inter_path: str, item_path: str, link_path: str, kg_path
         user_ids=[str(u) for u in user_orig.tolist()],
         item_ids=[str(i) for i in item_orig.tolist()], entity_ids=entity_ids,
         entity_names=entity_names)
+    # release years ('' when missing): the title sentence of semantic contrastive
+    # learning reads "A movie title is <title> (<year>)."
+    data.item_years = [str(y).strip() for y in years]
+    return data

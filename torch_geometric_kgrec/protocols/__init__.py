@@ -5,6 +5,7 @@ from .kg_corruption import KGCorruptionSampler
 from .kg_split import kg_triple_split
 from .cdr import (BUCKETS, CDRSplit, activity_buckets, cdr_split, mekb_interactions,
                   sampled_ranking_cases)
+from .rating_threshold import rating_threshold_labels
 from .sampling import (KGNeighborSampler, PositiveIndex, ReciprocalRatioNegativeSampler,
                        UniformNegativeSampler)
 from .split import (ColdStartSplit, CTRSplit, LabeledPairs, RankingSplit,
@@ -33,4 +34,5 @@ __all__ = [
     'sampled_ranking_cases',
     'activity_buckets',
     'BUCKETS',
+    'rating_threshold_labels',
 ]
