@@ -102,7 +102,8 @@ def main() -> None:
                                 num_relations=len(data.relation_names))
     print(f'config: K={args.neighbors} H={args.layers} d={args.dim} lr={args.lr} '
           f'l2={args.l2} batch={args.batch_size} aggregator={args.aggregator} '
-          f'resample={args.resample} scaling={args.scaling}; {sampler.isolated_nodes.numel()} isolated entities '
+          f'resample={args.resample} scaling={args.scaling}; '
+          f'{sampler.isolated_nodes.numel()} isolated entities '
           'get a self-loop with a padding relation')
 
     rows, pop_rows, timing, eval_seconds = [], [], [], []

@@ -16,7 +16,10 @@ update (KGIN and the KMPN variants); both are printed in the table header. Rows 
 early stopping did not trigger before ``--epochs`` are labelled "budget-limited".
 
     python benchmarks/kmpn.py --dataset movielens-100k --seeds 3
-    python benchmarks/kmpn.py --dataset lastfm --models kmpn,kgin --epochs 100
+    python benchmarks/kmpn.py --dataset movielens-100k --lr 1e-2 --batch-size 4096 \
+        --epochs 30 --epochs-mf 90 --eval-every 2 --patience 3 --seed S --seeds 1
+    python benchmarks/kmpn.py --dataset lastfm --lr 5e-3 --batch-size 1024 --epochs 100 \
+        --epochs-mf 300 --eval-every 2 --patience 5 --seed S --seeds 1
 """
 import math
 import time

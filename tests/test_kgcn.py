@@ -88,7 +88,8 @@ def test_two_hops_dense_equals_message_passing(aggr):
                                                  ('concat', 2, 'sum'), ('sum', 2, 'mean'),
                                                  ('concat', 1, 'mean')])
 def test_score_all_equals_pairwise_forward(aggr, layers, scaling):
-    model = small_model(aggr, layers=layers, chunk_size=40, scaling=scaling)  # forces user + item chunks
+    # chunk_size=40 forces user + item chunks
+    model = small_model(aggr, layers=layers, chunk_size=40, scaling=scaling)
     users = torch.tensor([4, 0, 2])
     full = model.score_all(users)
     assert full.shape == (3, model.num_items)

@@ -72,8 +72,8 @@ class KGCNConv(MessagePassing):
     * :meth:`forward` works on any graph (:obj:`edge_index` + :obj:`edge_type`, or a
       sparse adjacency with values 1 and :obj:`edge_type` per stored entry: sparse values
       are edge weights as in PyG, never relation types, which coalescing would sum).
-      The attention is user-specific, so every *target* node belongs to exactly one user: pass :obj:`user` with one row per
-      target node (for a batch of users, make one copy of each target node per user,
+      The attention is user-specific, so every *target* node belongs to exactly one
+      user: pass :obj:`user` with one row per target node (for a batch of users, make one copy of each target node per user,
       e.g. a bipartite graph from entities to (user, item) copies).
     * :meth:`forward_dense` is the fast path for KGCN's fixed-size sampled receptive
       field: self vectors :obj:`[*, F]` with their :obj:`K` sampled neighbours
