@@ -43,10 +43,6 @@ def test_meta_preference_fullgraph():
     compiled_equals_eager(mod, torch.randn(9, 6), torch.randn(5, 6), inter)
 
 
-@pytest.mark.xfail(strict=True, reason='typed_edges() (relational_adj.py) still reads '
-                   'edge_type.min()/max() on the host; it is being rewritten on branch '
-                   'issue8-models: route its range check through index_out_of_range() '
-                   'after that merge and drop this mark')
 def test_gated_path_conv_fullgraph():
     edge_index, edge_type = typed_graph()
     conv = GatedPathConv(6, num_relations=4)

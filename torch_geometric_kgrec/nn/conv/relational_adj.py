@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import is_sparse, scatter, to_edge_index
 
+from torch_geometric_kgrec.nn.index_checks import index_out_of_range
 
 
 def typed_edges(edge_index, edge_type: Optional[Tensor], num_relations: Optional[int],
@@ -84,8 +85,7 @@ def typed_edges(edge_index, edge_type: Optional[Tensor], num_relations: Optional
         raise ValueError(f"{layer}: 'edge_type' must hold integer relation ids "
                          f"(got {edge_type.dtype})")
     edge_type = edge_type.long()
-    if num_relations is not None and edge_type.numel() > 0 and (
-            int(edge_type.min()) < 0 or int(edge_type.max()) >= num_relations):
+    if num_relations is not None and index_out_of_range(edge_type, num_relations):
         raise ValueError(f"{layer}: 'edge_type' must lie in [0, {num_relations})")
     return edge_index, edge_type
 
