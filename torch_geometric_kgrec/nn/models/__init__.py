@@ -15,3 +15,12 @@ __all__ += ["KMPN"]
 from .kgin import KGIN  # noqa: E402
 from .kgat import KGAT  # noqa: E402
 __all__ += ["KGIN", "KGAT"]
+from .nrms_bert import NRMSBERT  # noqa: E402
+from .ckmpn import CKMPN, CosSimKMPN, TeacherKMPN, teacher_projection  # noqa: E402
+from .early_fusion import EarlyFusionKMPN, FusedEmbedding  # noqa: E402
+from .late_fusion import LateFusionKMPN  # noqa: E402
+from .mixture_of_experts import MixtureOfExperts  # noqa: E402
+from .cold_start import cold_start_users  # noqa: E402
+__all__ += ['NRMSBERT', 'CKMPN', 'CosSimKMPN', 'TeacherKMPN', 'teacher_projection',
+            'EarlyFusionKMPN', 'FusedEmbedding', 'LateFusionKMPN', 'MixtureOfExperts',
+            'cold_start_users']
