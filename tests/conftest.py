@@ -2,6 +2,7 @@ import os
 
 import pytest
 import torch
+from text_fixtures import tiny_bert_path, tiny_cross_encoder_path  # noqa: F401
 
 
 def pytest_configure(config):
