@@ -143,3 +143,25 @@ def test_bad_input():
         NRMSBERT(5, 8, hist, item_features=feats)
     with pytest.raises(ValueError, match='history_edge_index'):
         NRMSBERT(3, 7, hist, item_features=feats)
+
+
+def test_with_the_shared_text_encoder(tiny_bert_path):
+    from torch_geometric_kgrec.text import TextEncoder
+    torch.manual_seed(0)
+    hist, _ = toy()
+    texts = ['toy story (1995). genre: comedy', 'rock music', 'a drama film', 'jazz',
+             'daft punk. tags: house, electronic', 'horror movie', 'sci - fi']
+    enc = TextEncoder(str(tiny_bert_path), pooling='cls', trainable_layers=-1)
+    frozen = NRMSBERT(5, 7, hist, item_features=enc.encode(texts), num_browsed=3)
+    tuned = NRMSBERT(5, 7, hist, text_encoder=enc, item_text=texts, num_browsed=3,
+                     embedding_dim=16)
+    tuned.eval()
+    with torch.no_grad():  # same CLS features (eq. 12) both ways
+        torch.testing.assert_close(tuned.text_encoder(**{
+            k: v for k, v in enc.tokenize(texts).items()
+            if k in ('input_ids', 'attention_mask')}), frozen.item_features,
+            atol=1e-5, rtol=1e-4)
+    tuned.train()
+    tuned.loss(torch.tensor([0, 3]), torch.tensor([2, 6]), torch.tensor([[1, 3], [4, 5]])
+               ).backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in enc.parameters())
