@@ -132,7 +132,7 @@ def main() -> None:
     joint_epochs = args.joint_epochs
     t_start = time.perf_counter()
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     U, I = data['user'].num_nodes, data.num_items

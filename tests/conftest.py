@@ -29,7 +29,8 @@ def real_lastfm(tmp_path):
     from kgrec_dataset_fixtures import real_dir
 
     from torch_geometric_kgrec.datasets import LastFMKG
-    raw = real_dir('lastfm', 'user_artists.dat', 'item_index2entity_id.txt', 'kg.txt')
+    raw = real_dir('lastfm', 'user_artists.dat', 'item_index2entity_id.txt', 'kg.txt',
+                   'artists.dat', 'tags.dat', 'user_taggedartists.dat')
     if not raw:
         pytest.skip('real Last.FM files not found (set KGREC_DATA or ../shared/data)')
     return LastFMKG(root=str(tmp_path), raw_dir=raw)[0]

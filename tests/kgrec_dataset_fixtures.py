@@ -30,6 +30,8 @@ def write(folder, files: Dict[str, str], crlf: bool = False) -> str:
 # Users in order of first positive: 2, 3, 4 (user 5 only listened to an artist that is not
 # kept). Items 51, 52, 53 (entities '0', '1', '2'). kg line 4 has an unknown head ('7')
 # and is skipped as in MKR's preprocess.py; new entities '3', '4', '5'.
+# HetRec names/tags: artist 51 has electronic (2 uses, tag 1), house (2, tag 2), french
+# (1); 52 has rock; 53 has no tag; artist 99 (not kept) is ignored.
 LASTFM = {
     'user_artists.dat': ('userID\tartistID\tweight\n'
                          '2\t51\t100\n'
@@ -44,7 +46,22 @@ LASTFM = {
                '3\tgenre.parent\t4\n'
                '7\tmusic.x\t1\n'
                '2\tmusic.origin\t5\n'),
+    'artists.dat': ('id\tname\turl\tpictureURL\n'
+                    '51\tDaft Punk\thttp://www.last.fm/music/Daft+Punk\thttp://x/1.png\n'
+                    '52\tR.E.M.\thttp://www.last.fm/music/R.E.M.\thttp://x/2.png\n'
+                    '53\tNobody Tagged\thttp://www.last.fm/music/Nobody\thttp://x/3.png\n'
+                    '99\tOther\thttp://www.last.fm/music/Other\thttp://x/4.png\n'),
+    'tags.dat': 'tagID\ttagValue\n1\telectronic\n2\thouse\n3\tfrench\n4\trock\n',
+    'user_taggedartists.dat': ('userID\tartistID\ttagID\tday\tmonth\tyear\n'
+                               '2\t51\t2\t1\t4\t2009\n'
+                               '3\t51\t2\t1\t4\t2009\n'
+                               '2\t51\t1\t1\t4\t2009\n'
+                               '4\t51\t3\t1\t5\t2009\n'
+                               '3\t51\t1\t1\t4\t2009\n'
+                               '2\t52\t4\t1\t4\t2009\n'
+                               '2\t99\t1\t1\t4\t2009\n'),
 }
+LASTFM_HETREC = ('artists.dat', 'tags.dat', 'user_taggedartists.dat')
 
 # --- MKR layout (MovieLens-1M): ratings.dat without header, threshold 4 ----------------
 # user 1: movie 10 (5) and 20 (4) are positives, movie 30 (2) is dropped; user 2: only a
@@ -102,4 +119,10 @@ ML100K = {
                    'm.toy\tfilm.film.genre\tm.anim\n'
                    'm.anim\tfilm.film_genre.films_in_this_genre\tm.toy\n'
                    'm.gold\tfilm.film.directed_by\tm.dir\n'),
+    # MovieLens-1M ids 1-3 are the same films as ML-100K ids 1-3, so that both links
+    # agree on this fixture (the relinking has its own fixture in test_datasets.py)
+    'ml-1m-movies.dat': ('1::Toy Story (1995)::Animation|Comedy\n'
+                         '2::GoldenEye (1995)::Action\n'
+                         '3::Four Rooms (1995)::Thriller\n'),
+    'fb15k-mid2name.txt': '/m/toy\tToy_Story\n/m/anim\tAnimation\n',
 }

@@ -175,6 +175,45 @@ def test_recbole_unknown_item(tmp_path):
            4, 'item 9 is not listed')
 
 
+def test_ml1m_movies_without_year(tmp_path):
+    bad = ML100K['ml-1m-movies.dat'].replace('GoldenEye (1995)', 'GoldenEye')  # line 2
+    _fails(MovieLens100KKG, tmp_path, _edit(ML100K, 'ml-1m-movies.dat', bad),
+           'ml-1m-movies.dat', 2, 'expected "Title (Year)"')
+    bad = ML100K['ml-1m-movies.dat'].replace('3::Four', 'x::Four')  # line 3
+    _fails(MovieLens100KKG, tmp_path, _edit(ML100K, 'ml-1m-movies.dat', bad),
+           'ml-1m-movies.dat', 3, 'expected an integer')
+
+
+def test_fb15k_names_malformed(tmp_path):
+    bad = ML100K['fb15k-mid2name.txt'] + 'm.x\tX\n'  # line 3: not '/m/...'
+    _fails(MovieLens100KKG, tmp_path, _edit(ML100K, 'fb15k-mid2name.txt', bad),
+           'fb15k-mid2name.txt', 3, "expected a Freebase MID")
+
+
+def test_hetrec_malformed(tmp_path):
+    bad = LASTFM['tags.dat'].replace('2\thouse\n', '2\thouse\textra\n')  # line 3
+    _fails(LastFMKG, tmp_path, _edit(LASTFM, 'tags.dat', bad), 'tags.dat', 3,
+           'expected 2 tab-separated columns')
+    bad = LASTFM['user_taggedartists.dat'] + '2\t52\t9\t1\t4\t2009\n'  # line 9
+    _fails(LastFMKG, tmp_path, _edit(LASTFM, 'user_taggedartists.dat', bad),
+           'user_taggedartists.dat', 9, 'tag 9 is not listed in tags.dat')
+    bad = LASTFM['user_taggedartists.dat'].replace('4\t51\t3\t1\t5', '4\t51\tx\t1\t5')
+    _fails(LastFMKG, tmp_path, _edit(LASTFM, 'user_taggedartists.dat', bad),
+           'user_taggedartists.dat', 5, 'expected an integer')
+    bad = LASTFM['artists.dat'].replace('52\tR.E.M.', '77\tR.E.M.')
+    with pytest.raises(ValueError, match=r'artists\.dat: artist 52 .* has no name'):
+        _build(LastFMKG, tmp_path, _edit(LASTFM, 'artists.dat', bad), name='noname')
+
+
+def test_hetrec_tags_are_iso_8859_1_with_crlf(tmp_path):
+    raw = write(tmp_path / 'raw', {k: v for k, v in LASTFM.items() if k != 'tags.dat'})
+    with open(osp.join(raw, 'tags.dat'), 'wb') as f:  # as published: ISO-8859-1, CRLF
+        f.write('tagID\ttagValue\r\n1\télectronique\r\n2\thouse\r\n3\tfrançais\r\n'
+                '4\trock\r\n'.encode('iso-8859-1'))
+    data = LastFMKG(tmp_path / 'cache', raw_dir=raw)[0]
+    assert data.item_text[0] == 'Daft Punk. Tags: électronique, house, français'
+
+
 def test_item_map_conflict(tmp_path):
     bad = LASTFM['item_index2entity_id.txt'] + '52\t7\n'  # line 4: 52 already -> '1'
     _fails(LastFMKG, tmp_path, _edit(LASTFM, 'item_index2entity_id.txt', bad),
@@ -284,7 +323,8 @@ def test_crlf_equals_lf(tmp_path, cls, files):
     for et in a.edge_types:
         for key, value in a[et].items():
             assert torch.equal(value, b[et][key]), (et, key)
-    for key in ('relation_names', 'user_ids', 'item_ids', 'entity_ids', 'item_text'):
+    for key in ('relation_names', 'user_ids', 'item_ids', 'entity_ids', 'item_text',
+                'item_genres', 'entity_names'):
         if key in a:
             assert a[key] == b[key], key
     assert not any('\r' in s for s in b.entity_ids + b.relation_names)

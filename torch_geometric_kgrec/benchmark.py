@@ -29,6 +29,10 @@ def base_parser(description: str, default_dataset: str = 'lastfm',
     p.add_argument('--dataset', default=default_dataset,
                    help="lastfm | book-crossing | movielens-100k | amazon-book | "
                    "movielens-1m | synthetic")
+    p.add_argument('--link', default='title-year', choices=['title-year', 'recbole-ml1m-ids'],
+                   help="movielens-100k only: 'title-year' (items re-linked to their own "
+                   "films) or 'recbole-ml1m-ids' (the published ml-100k.link, which links "
+                   'most items to OTHER films; only to compare with published numbers)')
     p.add_argument('--root', default=None,
                    help='raw data folder laid out like shared/data (default: $KGREC_DATA, '
                    'else download into the cache)')
@@ -42,9 +46,13 @@ def base_parser(description: str, default_dataset: str = 'lastfm',
     return p
 
 
-def load_dataset(name: str, root: Optional[str] = None):
-    r"""Load the dataset called :obj:`name` (see :func:`torch_geometric_kgrec.datasets.load_dataset`)."""
+def load_dataset(name: str, root: Optional[str] = None, link: Optional[str] = None):
+    r"""Load the dataset called :obj:`name` (see
+    :func:`torch_geometric_kgrec.datasets.load_dataset`); :obj:`link` is the ``--link``
+    option of ``movielens-100k`` (ignored for the other datasets)."""
     from torch_geometric_kgrec.datasets import load_dataset as _load
+    if name == 'movielens-100k' and link is not None:
+        return _load(name, root=root, link=link)
     return _load(name, root=root)
 
 

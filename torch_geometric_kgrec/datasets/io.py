@@ -58,23 +58,25 @@ class DataFormatError(ValueError):
         super().__init__(f'{where}: {message}')
 
 
-def read_lines(path: str) -> List[str]:
-    r"""Read a UTF-8 text file into a list of lines (without line terminators).
+def read_lines(path: str, encoding: str = 'utf-8') -> List[str]:
+    r"""Read a text file (UTF-8 unless :obj:`encoding` says otherwise, e.g.
+    ``'iso-8859-1'``) into a list of lines (without line terminators).
 
-    ``\r\n`` endings are normalised to ``\n``. A file that is not valid UTF-8 raises
-    a :class:`DataFormatError` naming the line of the first bad byte.
+    ``\r\n`` endings are normalised to ``\n``. A file that is not valid text in that
+    encoding raises a :class:`DataFormatError` naming the line of the first bad byte.
     """
-    return _read_text(path).split('\n')
+    return _read_text(path, encoding).split('\n')
 
 
-def _read_text(path: str) -> str:
+def _read_text(path: str, encoding: str = 'utf-8') -> str:
     with open(path, 'rb') as f:
         raw = f.read()
     try:
-        text = raw.decode('utf-8')
+        text = raw.decode(encoding)
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b'\n') + 1
-        raise DataFormatError(path, line, f'not valid UTF-8 text ({e.reason})') from None
+        raise DataFormatError(path, line, f'not valid {encoding.upper()} text '
+                              f'({e.reason})') from None
     if '\r' in text:
         text = text.replace('\r\n', '\n')
     if text.startswith('\ufeff'):  # byte-order mark
@@ -220,7 +222,8 @@ def _check_header(path: str, header_line: str, sep: Optional[str],
 
 def read_table(path: str, dtypes: Sequence[str], *, sep: Optional[str] = '\t',
                header: Union[int, Sequence[str]] = 0,
-               names: Optional[Sequence[str]] = None, allow_empty: bool = False) -> Table:
+               names: Optional[Sequence[str]] = None, allow_empty: bool = False,
+               encoding: str = 'utf-8') -> Table:
     r"""Read a delimited text table with a fixed number of columns.
 
     Args:
@@ -233,6 +236,7 @@ def read_table(path: str, dtypes: Sequence[str], *, sep: Optional[str] = '\t',
         names: Optional column names (used in messages and for ``table['name']``).
         allow_empty: Accept a file without data rows (else an error: an empty or
             truncated download).
+        encoding: The text encoding of the file (e.g. ``'iso-8859-1'``).
 
     Returns:
         A :class:`Table`. Raises :class:`DataFormatError` (naming file and line) on a
@@ -249,7 +253,7 @@ def read_table(path: str, dtypes: Sequence[str], *, sep: Optional[str] = '\t',
         header = 1
     else:
         expected = None
-    text = _read_text(path)
+    text = _read_text(path, encoding)
     if expected is not None:
         first = text.split('\n', 1)[0]
         _check_header(path, first, sep, expected)

@@ -32,8 +32,16 @@ attribute                                                      meaning
 ``data.item_text``                                             ``list[str]`` of length
                                                                ``I``, where the source has
                                                                text
+``data.item_genres``                                           ``list[list[str]]`` of
+                                                               length ``I``: genres (or
+                                                               tags), where the source has
+                                                               them
 ``data.user_ids`` / ``data.item_ids`` / ``data.entity_ids``     ``list[str]``: the original
                                                                id of every new index
+``data.entity_names``                                          ``list[str | None]`` of
+                                                               length ``E``: a readable
+                                                               name, :obj:`None` where the
+                                                               source has none
 =============================================================  ==========================
 
 :func:`make_kgrec_data` builds such an object from arrays (sorting the interactions and
@@ -91,6 +99,8 @@ def make_kgrec_data(
     interaction_attrs: Optional[Mapping[str, ArrayLike]] = None,
     negatives: Optional[ArrayLike] = None,
     item_text: Optional[Sequence[str]] = None,
+    item_genres: Optional[Sequence[Sequence[str]]] = None,
+    entity_names: Optional[Sequence[Optional[str]]] = None,
     user_ids: Optional[Sequence[str]] = None,
     item_ids: Optional[Sequence[str]] = None,
     entity_ids: Optional[Sequence[str]] = None,
@@ -115,6 +125,8 @@ def make_kgrec_data(
             (``rating`` is stored as float, ``time`` as long, other values as given).
         negatives: ``[2, M]`` labelled negatives, if the source has them.
         item_text: ``I`` strings, if the source has item text.
+        item_genres: ``I`` lists of genre (or tag) strings, if the source has them.
+        entity_names: ``E`` human-readable names (:obj:`None` where unknown).
         user_ids, item_ids, entity_ids: Original ids of every user / item / entity.
     """
     data = HeteroData()
@@ -148,6 +160,10 @@ def make_kgrec_data(
 
     if item_text is not None:
         data.item_text = [str(t) for t in item_text]
+    if item_genres is not None:
+        data.item_genres = [[str(g) for g in gs] for gs in item_genres]
+    if entity_names is not None:
+        data.entity_names = [None if n is None else str(n) for n in entity_names]
     if user_ids is not None:
         data.user_ids = [str(x) for x in user_ids]
     if item_ids is not None:
@@ -200,8 +216,8 @@ def validate_kgrec_data(data: HeteroData) -> None:
     ``num_items <= E``, relation names, dtypes and shapes, index ranges, interactions
     unique and sorted by (user, item), per-interaction attributes of the right length
     (``rating`` finite float, ``time`` long, masks bool), negatives disjoint from
-    positives, and the lengths of ``item_text`` / ``user_ids`` / ``item_ids`` /
-    ``entity_ids``.
+    positives, and the lengths of ``item_text`` / ``item_genres`` / ``user_ids`` /
+    ``item_ids`` / ``entity_ids`` / ``entity_names``.
 
     Raises:
         ValueError: naming the first violation.
@@ -284,6 +300,14 @@ def validate_kgrec_data(data: HeteroData) -> None:
         if not isinstance(v, (list, tuple)) or len(v) != n:
             _fail(f'data.{attr} must be a list of {n} str '
                   f'(got {type(v).__name__} of length {len(v) if hasattr(v, "__len__") else "?"})')
+    v = getattr(data, 'item_genres', None)
+    if v is not None and (not isinstance(v, (list, tuple)) or len(v) != I or not all(
+            isinstance(g, (list, tuple)) and all(isinstance(x, str) for x in g) for g in v)):
+        _fail(f'data.item_genres must be a list of {I} lists of str')
+    v = getattr(data, 'entity_names', None)
+    if v is not None and (not isinstance(v, (list, tuple)) or len(v) != E or not all(
+            n is None or isinstance(n, str) for n in v)):
+        _fail(f'data.entity_names must be a list of {E} str-or-None')
 
 
 def kgrec_stats(data: HeteroData) -> Dict[str, Union[int, float]]:
