@@ -9,8 +9,9 @@ user's training and validation items masked.
 """
 import torch
 
-from torch_geometric_kgrec.benchmark import (aggregate, base_parser, format_table,
-                                             load_dataset, write_result)
+from torch_geometric_kgrec.benchmark import (add_checkpoint_arguments, aggregate, base_parser,
+                                             checkpoint_kwargs, format_table, load_dataset,
+                                             write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.metrics import evaluate_ranking
 from torch_geometric_kgrec.nn import BPRMF, Popularity
@@ -25,17 +26,22 @@ PROTOCOL = ('top-K full ranking: per-user random 8:1:1 split of positives; unifo
 
 
 def main() -> None:
-    p = base_parser(__doc__.splitlines()[0], default_epochs=200)
-    p.add_argument('--dim', type=int, default=64)
-    p.add_argument('--lr', type=float, default=1e-3)
-    p.add_argument('--l2', type=float, default=1e-4)
-    p.add_argument('--batch-size', type=int, default=1024)
-    p.add_argument('--patience', type=int, default=5)
-    p.add_argument('--eval-every', type=int, default=5)
+    p = base_parser(__doc__, default_epochs=200)
+    p.add_argument('--dim', type=int, default=64, help='embedding size')
+    p.add_argument('--lr', type=float, default=1e-3, help='Adam learning rate')
+    p.add_argument('--l2', type=float, default=1e-4,
+                   help='weight of the L2 penalty on the batch embeddings')
+    p.add_argument('--batch-size', type=int, default=1024,
+                   help='(user, positive, negative) triples per step')
+    p.add_argument('--patience', type=int, default=5,
+                   help='validations without recall@20 improvement before stopping')
+    p.add_argument('--eval-every', type=int, default=5,
+                   help='validate every this many epochs')
+    add_checkpoint_arguments(p)
     args = p.parse_args()
     device = torch.device(args.device)
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     num_users, num_items = data['user'].num_nodes, data.num_items
@@ -50,7 +56,7 @@ def main() -> None:
 
         def test_metrics(model):
             return evaluate_ranking(model.score_all, test, train_val, num_users, num_items,
-                                    ks=KS, device=device)
+                                    ks=KS, device=device, progress=not args.no_progress)
 
         pop = Popularity(num_items, train).to(device)
         per_seed['Popularity'].append(test_metrics(pop))
@@ -80,7 +86,9 @@ def main() -> None:
 
         result = run_training(model, train_epoch, validate, args.epochs, monitor='recall@20',
                               patience=args.patience, eval_every=args.eval_every,
-                              progress=not args.no_progress, desc=f'BPRMF seed {seed}')
+                              progress=not args.no_progress, desc=f'BPRMF seed {seed}',
+                              state={'optimizer': optimizer, 'generator': gen},
+                              **checkpoint_kwargs(args, f'BPRMF seed {seed}'))
         metrics = test_metrics(model)
         metrics['best_epoch'] = result.best_epoch
         per_seed['BPRMF'].append(metrics)

@@ -90,7 +90,8 @@ def kmpn_kwargs(c: Ctx) -> Dict:
                 embedding_dim=a.dim, num_layers=a.layers, num_preferences=a.preferences,
                 num_meta_preferences=a.meta_preferences, dcorr_eps=a.eps,
                 dcorr_weight=a.dcorr_weight, l2_weight=a.l2, node_dropout=a.node_dropout,
-                message_dropout=a.message_dropout)
+                message_dropout=a.message_dropout, dcorr_variant=a.dcorr_variant,
+                user_residual=a.user_residual == 'on')
 
 
 def item_titles(data) -> List[str]:
@@ -119,6 +120,11 @@ def main() -> None:
     p.add_argument('--meta-preferences', type=int, default=64)
     p.add_argument('--eps', type=float, default=0.5, help='soft DCorr ratio epsilon')
     p.add_argument('--dcorr-weight', type=float, default=1e-4)
+    p.add_argument('--dcorr-variant', default='subspace',
+                   choices=['subspace', 'paper', 'released'],
+                   help='reading of the soft DCorr PCA (nn/dcorr.py); KMPN default subspace')
+    p.add_argument('--user-residual', default='on', choices=['on', 'off'],
+                   help='residual user update (released code) for KGIN and every KMPN row')
     p.add_argument('--l2', type=float, default=1e-5)
     p.add_argument('--lr', type=float, default=1e-3)
     p.add_argument('--node-dropout', type=float, default=0.5)
@@ -288,6 +294,9 @@ def main() -> None:
                 model = CosSimKMPN(**kw, teacher_user_emb=tu, teacher_item_emb=ti,
                                    aux_weight=a.cos_weight)
             elif name == 'Early fusion (concat)':
+                # KMPN runs at width h + c here: scale eps so that the soft DCorr keeps
+                # the same number (ceil(eps * h)) of principal axes as every other row
+                kw['dcorr_eps'] = a.eps * a.dim / (a.dim + tu.size(1))
                 model = EarlyFusionKMPN(**kw, user_features=tu, item_features=ti)
             else:
                 model = LateFusionKMPN(**kw, user_features=tu, item_features=ti,

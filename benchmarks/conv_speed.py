@@ -31,6 +31,7 @@ runs every variant with PyG told not to use them.
 
     nice python benchmarks/conv_speed.py --sizes 100k 1M 3M 12M --out conv-speed.json
 """
+import argparse
 import json
 import os
 import statistics
@@ -266,16 +267,23 @@ def run_worker(path: str, variant: str, dim: int, repeats: int, device: str,
 
 
 def main() -> None:
-    p = base_parser('Forward+backward speed of GatedPathConv / KGINConv', 'synthetic', 0)
+    p = base_parser(
+        'Speed and memory of one forward + backward pass of GatedPathConv (KMPN eq. 1-2) '
+        'and KGINConv (KGIN): fused, PyG and naive implementations on synthetic graphs '
+        '(see the module docstring).', options=('device', 'seed', 'out'))
     p.add_argument('--sizes', nargs='+', default=['100k', '1M', '3M', '12M'],
                    help='numbers of KG triples (e.g. 100k 1M 12M)')
-    p.add_argument('--graph', choices=['synthetic', 'powerlaw'], default='synthetic')
-    p.add_argument('--num-relations', type=int, default=12)
-    p.add_argument('--dim', type=int, default=64)
-    p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--graph', choices=['synthetic', 'powerlaw'], default='synthetic',
+                   help='SyntheticKG (planted item -> attribute triples) or random '
+                   'triples with power-law head and tail degrees')
+    p.add_argument('--num-relations', type=int, default=12, help='relations of the graph')
+    p.add_argument('--dim', type=int, default=64, help='embedding size')
+    p.add_argument('--repeats', type=int, default=3,
+                   help='timed passes after one warm-up (the median is reported)')
     p.add_argument('--threads', type=int, default=None,
                    help='torch intra-op threads in the workers (default: torch default)')
-    p.add_argument('--variants', nargs='+', default=VARIANTS, choices=VARIANTS + MODEL_STEPS)
+    p.add_argument('--variants', nargs='+', default=VARIANTS, choices=VARIANTS + MODEL_STEPS,
+                   help='implementations to time (see the module docstring)')
     p.add_argument('--amazon-book-steps', nargs='*', default=None, choices=MODEL_STEPS,
                    help='instead of the conv sweep: time training steps of these models '
                    'on a SyntheticKG with the statistics of Amazon-Book (KGIN/KGAT/KMPN)')
@@ -283,8 +291,9 @@ def main() -> None:
                    help='also run without torch-scatter / torch-sparse (if installed)')
     p.add_argument('--max-naive', default='100M',
                    help='skip the naive/pyg variants above this many triples')
-    p.add_argument('--worker', nargs=2, metavar=('GRAPH', 'VARIANT'), help='internal')
-    p.add_argument('--no-extensions', action='store_true', help='internal')
+    p.add_argument('--worker', nargs=2, metavar=('GRAPH', 'VARIANT'),
+                   help=argparse.SUPPRESS)  # internal: one measurement
+    p.add_argument('--no-extensions', action='store_true', help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         print(json.dumps(run_worker(args.worker[0], args.worker[1], args.dim, args.repeats,

@@ -25,8 +25,9 @@ user, i.e. O(U I K d) in chunks, never a users x items x K^H x d tensor. On a sh
 import torch
 
 from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
-                                             evaluate_ctr_split, format_table, load_dataset,
-                                             predict_pairs, write_result)
+                                             checkpoint_kwargs, evaluate_ctr_split,
+                                             format_table, load_dataset, predict_pairs,
+                                             write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.metrics import ctr_metrics
 from torch_geometric_kgrec.nn import KGCN
@@ -66,15 +67,21 @@ PROTOCOL = ('CTR 6:2:2 random split of labelled pairs (ctr_split); BCE; model se
 
 
 def main() -> None:
-    p = base_parser(__doc__.splitlines()[0], default_dataset='book-crossing',
+    p = base_parser(__doc__, default_dataset='book-crossing',
                     default_epochs=50)
-    p.add_argument('--dim', type=int, default=None, help='embedding size d')
-    p.add_argument('--neighbors', type=int, default=None, help='sampled neighbours K')
-    p.add_argument('--layers', type=int, default=None, help='receptive-field depth H')
-    p.add_argument('--aggregator', default=None, choices=['sum', 'concat', 'neighbor'])
-    p.add_argument('--lr', type=float, default=None)
-    p.add_argument('--l2', type=float, default=None, help='weight of the L2 penalty')
-    p.add_argument('--batch-size', type=int, default=None)
+    p.add_argument('--dim', type=int, default=None, help="embedding size d (unset: the paper's value for the dataset)")
+    p.add_argument('--neighbors', type=int, default=None, help="sampled neighbours K (unset: the paper's value)")
+    p.add_argument('--layers', type=int, default=None, help="receptive-field depth H (unset: the paper's value)")
+    p.add_argument('--aggregator', default=None, choices=['sum', 'concat', 'neighbor'],
+                   help="KGCN aggregator (unset: the paper's choice for the dataset)")
+    p.add_argument('--lr', type=float, default=None,
+                   help="Adam learning rate (unset: the paper's value)")
+    p.add_argument('--l2', type=float, default=None, help="weight of the L2 penalty (unset: the paper's value)")
+    p.add_argument('--batch-size', type=int, default=None,
+                   help="labelled pairs per step (unset: the paper's value)")
+    p.add_argument('--scaling', default='sum', choices=['sum', 'mean'],
+                   help="sum = the paper's equations; mean = the reference code's "
+                        "u.r / d and sum(pi e) / K (KGCNConv docstring)")
     p.add_argument('--resample', default='epoch', choices=['epoch', 'once'],
                    help='training neighbours: fresh draw every epoch, or one draw')
     add_ctr_arguments(p)
@@ -84,7 +91,7 @@ def main() -> None:
             setattr(args, key, value)
     device = torch.device(args.device)
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     num_users, num_items = data['user'].num_nodes, data.num_items
@@ -95,7 +102,8 @@ def main() -> None:
                                 num_relations=len(data.relation_names))
     print(f'config: K={args.neighbors} H={args.layers} d={args.dim} lr={args.lr} '
           f'l2={args.l2} batch={args.batch_size} aggregator={args.aggregator} '
-          f'resample={args.resample}; {sampler.isolated_nodes.numel()} isolated entities '
+          f'resample={args.resample} scaling={args.scaling}; '
+          f'{sampler.isolated_nodes.numel()} isolated entities '
           'get a self-loop with a padding relation')
 
     rows, pop_rows, timing, eval_seconds = [], [], [], []
@@ -108,7 +116,8 @@ def main() -> None:
                                                                split.test))
         model = KGCN(num_users, num_entities, sampler.num_relations + 1, num_items,
                      embedding_dim=args.dim, num_neighbors=args.neighbors,
-                     num_layers=args.layers, aggregator=args.aggregator).to(device)
+                     num_layers=args.layers, aggregator=args.aggregator,
+                     scaling=args.scaling).to(device)
         # L2 as Adam's (coupled) weight decay on model.l2_parameters(): the gradient of
         # l2/2 * ||Θ||² exactly, without a pass over the whole tables in the loss.
         decay = model.l2_parameters()
@@ -145,7 +154,9 @@ def main() -> None:
 
         result = run_training(model, train_epoch, lambda: ctr(val, y_val), args.epochs,
                               monitor='auc', patience=args.patience,
-                              progress=not args.no_progress, desc=f'KGCN seed {seed}')
+                              progress=not args.no_progress, desc=f'KGCN seed {seed}',
+                              state={'optimizer': optimizer, 'generator': gen},
+                              **checkpoint_kwargs(args, f'KGCN seed {seed}'))
         model.eval()
         model.set_neighbors(*eval_neighbors)
         metrics, pop_metrics, seconds = evaluate_ctr_split(

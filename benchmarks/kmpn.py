@@ -9,8 +9,17 @@ selection / early stopping on validation Recall@20 (training items masked); test
 all items with training + validation items masked. Recall / NDCG / HitRatio @20/60/100,
 mean ± std over seeds.
 
+Equal conditions: one learning-rate schedule (``--lr-schedule``, constant by default)
+for every model of the table, and one user-residual setting (``--user-residual``, the
+released KGIN/KMPN code's residual form by default) for every model that has a user
+update (KGIN and the KMPN variants); both are printed in the table header. Rows whose
+early stopping did not trigger before ``--epochs`` are labelled "budget-limited".
+
     python benchmarks/kmpn.py --dataset movielens-100k --seeds 3
-    python benchmarks/kmpn.py --dataset lastfm --models kmpn,kgin --epochs 100
+    python benchmarks/kmpn.py --dataset movielens-100k --lr 1e-2 --batch-size 4096 \
+        --epochs 30 --epochs-mf 90 --eval-every 2 --patience 3 --seed S --seeds 1
+    python benchmarks/kmpn.py --dataset lastfm --lr 5e-3 --batch-size 1024 --epochs 100 \
+        --epochs-mf 300 --eval-every 2 --patience 5 --seed S --seeds 1
 """
 import math
 import time
@@ -19,8 +28,9 @@ from typing import Callable, Dict, List, Optional
 import torch
 
 from torch_geometric_kgrec.benchmark import (aggregate, base_parser, format_table,
-                                             load_dataset, write_result)
+                                             load_dataset, setup_distributed, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
+from torch_geometric_kgrec.distributed import current_env
 from torch_geometric_kgrec.metrics import evaluate_ranking
 from torch_geometric_kgrec.nn.models import BPRMF, KMPN
 from torch_geometric_kgrec.protocols import (ReciprocalRatioNegativeSampler,
@@ -93,7 +103,7 @@ def build_kgin(c: Ctx):
     from torch_geometric_kgrec.nn.models import KGIN  # noqa: F401  (5b helper)
     model = KGIN(c.num_users, c.num_entities, c.num_items, c.num_relations,
                  c.kg_edge_index, c.kg_edge_type, c.train, embedding_dim=c.args.dim,
-                 num_layers=c.args.layers)
+                 num_layers=c.args.layers, user_residual=c.args.user_residual == 'on')
     return model, model.loss, 'uniform', None
 
 
@@ -107,7 +117,8 @@ def build_kgat(c: Ctx):
         # attention is recomputed once per epoch.
         for _ in range(num_steps):
             optimizer.zero_grad()
-            model.kg_loss(*model.sample_kg_batch(c.args.batch_size, gen)).backward()
+            batch = current_env().shard(*model.sample_kg_batch(c.args.batch_size, gen))
+            model.kg_loss(*batch).backward()
             optimizer.step()
         model.update_attention()
 
@@ -120,7 +131,8 @@ def _kmpn(c: Ctx, eps: float, sampler: str):
                  c.kg_edge_type, c.train, embedding_dim=a.dim, num_layers=a.layers,
                  num_preferences=a.preferences, num_meta_preferences=a.meta_preferences,
                  dcorr_eps=eps, dcorr_weight=a.dcorr_weight, l2_weight=a.l2,
-                 node_dropout=a.node_dropout, message_dropout=a.message_dropout)
+                 node_dropout=a.node_dropout, message_dropout=a.message_dropout,
+                 user_residual=a.user_residual == 'on', dcorr_variant=a.dcorr_variant)
     return model, model.loss, sampler, None
 
 
@@ -135,7 +147,6 @@ BUILDERS: Dict[str, Callable] = {
     'KMPN w/o SoftDCorr': lambda c: _kmpn(c, 1.0, 'reciprocal'),
     'KMPN w/o SoftDCorr+RRS': lambda c: _kmpn(c, 1.0, 'uniform'),
 }
-LR_DECAY = {'KMPN', 'KMPN w/o SoftDCorr', 'KMPN w/o SoftDCorr+RRS'}  # linear decay
 
 
 def available(names: List[str]) -> Dict[str, Optional[str]]:
@@ -148,29 +159,44 @@ def available(names: List[str]) -> Dict[str, Optional[str]]:
 
 
 def main() -> None:
-    p = base_parser(__doc__.splitlines()[0], default_dataset='movielens-100k',
+    p = base_parser(__doc__, default_dataset='movielens-100k',
                     default_epochs=40)
     p.add_argument('--models', default=','.join(KEYS),
                    help=f"comma-separated subset of {', '.join(KEYS)}")
     p.add_argument('--epochs-mf', type=int, default=None,
-                   help='max epochs of the cheap BPRMF/CKE (default: 3 x --epochs)')
-    p.add_argument('--dim', type=int, default=64)
-    p.add_argument('--layers', type=int, default=3)
-    p.add_argument('--preferences', type=int, default=4)
-    p.add_argument('--meta-preferences', type=int, default=64)
+                   help='max epochs of the cheap BPRMF/CKE (unset: 3 x --epochs)')
+    p.add_argument('--dim', type=int, default=64, help='embedding size')
+    p.add_argument('--layers', type=int, default=3, help='propagation layers')
+    p.add_argument('--preferences', type=int, default=4,
+                   help='user intents / preferences (KGIN, KMPN)')
+    p.add_argument('--meta-preferences', type=int, default=64,
+                   help='meta-preferences of KMPN')
     p.add_argument('--eps', type=float, default=0.5, help='soft DCorr ratio epsilon')
-    p.add_argument('--dcorr-weight', type=float, default=1e-4)
-    p.add_argument('--l2', type=float, default=1e-5)
-    p.add_argument('--lr', type=float, default=1e-3)
-    p.add_argument('--node-dropout', type=float, default=0.5)
-    p.add_argument('--message-dropout', type=float, default=0.1)
-    p.add_argument('--batch-size', type=int, default=1024)
+    p.add_argument('--dcorr-variant', default='subspace',
+                   choices=['subspace', 'paper', 'released'],
+                   help='reading of the soft DCorr PCA (nn/dcorr.py); KMPN default subspace')
+    p.add_argument('--lr-schedule', default='constant', choices=['constant', 'linear'],
+                   help='for EVERY model of the table: constant, or linear decay to 0 at '
+                        'the model\'s max epochs')
+    p.add_argument('--user-residual', default='on', choices=['on', 'off'],
+                   help="residual user update (released code) for KGIN and every KMPN row")
+    p.add_argument('--dcorr-weight', type=float, default=1e-4,
+                   help='weight of the distance-correlation loss')
+    p.add_argument('--l2', type=float, default=1e-5, help='L2 weight on the batch embeddings')
+    p.add_argument('--lr', type=float, default=1e-3, help='Adam learning rate')
+    p.add_argument('--node-dropout', type=float, default=0.5,
+                   help='fraction of interaction edges dropped per step')
+    p.add_argument('--message-dropout', type=float, default=0.1,
+                   help='dropout on the propagated messages')
+    p.add_argument('--batch-size', type=int, default=1024,
+                   help='(user, positive, negative) triples per step')
     p.add_argument('--kg-batch-size', type=int, default=1024,
                    help='KG triples per step of the joint CKE loss')
-    p.add_argument('--eval-every', type=int, default=2)
+    p.add_argument('--eval-every', type=int, default=2, help='validate every this many epochs')
     p.add_argument('--patience', type=int, default=5,
                    help='validations without improvement before stopping')
     args = p.parse_args()
+    env = setup_distributed(args)  # torchrun: one rank per process, else a no-op
     device = torch.device(args.device)
     wanted = [s.strip().lower() for s in args.models.split(',') if s.strip()]
     unknown = [w for w in wanted if w not in KEYS]
@@ -182,7 +208,7 @@ def main() -> None:
         print(f'skipping {n}: {why}')
     names = [n for n in names if n not in missing]
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     published = args.dataset.lower().replace('_', '-') in ('amazon-book', 'amazonbook')
@@ -205,10 +231,12 @@ def main() -> None:
             model = model.to(device)
             sampler = samplers[kind]
             optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+            env.attach(model, optimizer)  # data-parallel: gradient all-reduce
             cheap = name in ('BPRMF', 'CKE')
             epochs = (args.epochs_mf or 3 * args.epochs) if cheap else args.epochs
             scheduler = (torch.optim.lr_scheduler.LambdaLR(
-                optimizer, lambda e: max(0.0, 1.0 - e / epochs)) if name in LR_DECAY else None)
+                optimizer, lambda e: max(0.0, 1.0 - e / epochs))
+                if args.lr_schedule == 'linear' else None)
             gen = torch.Generator().manual_seed(seed)
 
             def train_epoch(epoch: int) -> float:
@@ -217,6 +245,7 @@ def main() -> None:
                 for idx in perm.split(args.batch_size):
                     users, pos = train[0, idx], train[1, idx]
                     neg = sampler.sample(users, generator=gen).view(-1).to(device)
+                    users, pos, neg = env.shard(users, pos, neg)  # this rank's slice
                     optimizer.zero_grad()
                     loss = loss_fn(users, pos, neg)
                     loss.backward()
@@ -241,20 +270,36 @@ def main() -> None:
                 metrics = evaluate_ranking(model.score_all, test, train_val, num_users,
                                            num_items, ks=KS, metrics=('recall', 'ndcg',
                                                                       'hit_ratio'),
-                                           device=device)
+                                           device=device, progress=not args.no_progress)
             metrics.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run,
+                           max_epochs=epochs, stopped_early=float(result.stopped_early),
                            wall_seconds=time.perf_counter() - t0)
             per_seed[name].append(metrics)
             seconds[name].append(result.seconds_per_epoch)
             print(f"{name} seed {seed}: recall@20 {metrics['recall@20']:.4f} ndcg@20 "
                   f"{metrics['ndcg@20']:.4f} (best epoch {result.best_epoch}/"
-                  f"{result.epochs_run}, {result.seconds_per_epoch:.2f} s/epoch)", flush=True)
+                  f"{result.epochs_run}, {result.seconds_per_epoch:.2f} s/epoch"
+                  f"{'' if result.stopped_early else ', budget-limited: no early stop'})",
+                  flush=True)
 
     results = {n: {'per_seed': rows, 'mean_std': aggregate(rows),
                    'seconds_per_epoch': sum(seconds[n]) / len(seconds[n])}
                for n, rows in per_seed.items() if rows}
     print(f'\n{args.dataset} — {PROTOCOL}; seeds {args.seed}..{args.seed + args.seeds - 1}; '
-          f'device {device}, {torch.get_num_threads()} torch threads')
+          f'device {device}, {torch.get_num_threads()} torch threads, '
+          f'{env.world_size} process(es)')
+    if args.dataset == 'movielens-100k':
+        print(f'movielens-100k item-KG link: {args.link}')
+    print(f'equal conditions: lr {args.lr} {args.lr_schedule} for every model; user residual '
+          f'{args.user_residual} for KGIN and KMPN; soft DCorr {args.dcorr_variant}, '
+          f'eps {args.eps}; batch {args.batch_size}; patience {args.patience} x '
+          f'eval every {args.eval_every}')
+    for n, r in results.items():
+        rows = per_seed[n]
+        capped = sum(1 for m in rows if not m['stopped_early'])
+        print(f"{n}: best epochs {[int(m['best_epoch']) for m in rows]} of "
+              f"{[int(m['epochs_run']) for m in rows]} run"
+              f"{f' ({capped} seed(s) budget-limited)' if capped else ''}")
     print(format_table({n: r['mean_std'] for n, r in results.items()}, COLUMNS,
                        paper=PAPER if published else None))
     if not published:

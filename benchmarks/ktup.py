@@ -92,20 +92,22 @@ def cycle_batches(n: int, batch_size: int, gen: torch.Generator):
 
 
 def main() -> None:
-    p = base_parser(__doc__.splitlines()[0], default_dataset='movielens-100k',
+    p = base_parser(__doc__, default_dataset='movielens-100k',
                     default_epochs=15)
     p.add_argument('--models', default=','.join(ALL_MODELS),
                    help='comma-separated subset of ' + ','.join(ALL_MODELS))
-    p.add_argument('--dim', type=int, default=100)
-    p.add_argument('--batch-size', type=int, default=256)
-    p.add_argument('--lr', type=float, default=5e-3, help='BPRMF (the paper: 0.005)')
-    p.add_argument('--tup-lr', type=float, default=1e-2, help='TUP')
-    p.add_argument('--kg-lr', type=float, default=1e-2, help='TransE/TransH')
+    p.add_argument('--dim', type=int, default=100, help='embedding size')
+    p.add_argument('--batch-size', type=int, default=256, help='training examples per step')
+    p.add_argument('--lr', type=float, default=5e-3, help='learning rate of BPRMF (the paper: 0.005)')
+    p.add_argument('--tup-lr', type=float, default=1e-2, help='learning rate of TUP')
+    p.add_argument('--kg-lr', type=float, default=1e-2, help='learning rate of TransE/TransH')
     p.add_argument('--joint-lr', type=float, default=1e-3,
-                   help='warm-started joint models (the paper: 0.001)')
+                   help='learning rate of the warm-started joint models (the paper: 0.001)')
     p.add_argument('--l2', type=float, default=1e-5, help='BPRMF/CKE L2 on batch embeddings')
-    p.add_argument('--margin', type=float, default=1.0)
+    p.add_argument('--margin', type=float, default=1.0, help='margin of the hinge losses')
     p.add_argument('--tau', type=float, default=1.0, help='Gumbel temperature (hard)')
+    p.add_argument('--attention', default='softmax', choices=['softmax', 'proportional', 'raw'],
+                   help="soft attention reading of eq. 10 (TUP docstring); 'raw' = authors' code")
     p.add_argument('--joint-ratio', type=float, default=0.5, help='lambda of eq. 21')
     p.add_argument('--tup-epochs', type=int, default=40,
                    help='TUP converges slower than BPRMF (early stopping still applies)')
@@ -114,10 +116,11 @@ def main() -> None:
     p.add_argument('--no-warm-start', action='store_true',
                    help='train joint models from scratch instead of from TUP/TransH/'
                    'BPRMF/TransE of the same run')
-    p.add_argument('--patience', type=int, default=2, help='evaluations without gain')
-    p.add_argument('--eval-every', type=int, default=3)
-    p.add_argument('--kg-val-triples', type=int, default=300)
-    p.add_argument('--kg-test-triples', type=int, default=1000, help='0 = all test triples')
+    p.add_argument('--patience', type=int, default=2, help='validations without improvement before stopping')
+    p.add_argument('--eval-every', type=int, default=3, help='validate every this many epochs')
+    p.add_argument('--kg-val-triples', type=int, default=300,
+                   help='seeded sample of validation triples for the KG-completion validation')
+    p.add_argument('--kg-test-triples', type=int, default=1000, help='seeded sample of test triples for KG completion (0: all)')
     p.add_argument('--threads', type=int, default=1,
                    help='torch.set_num_threads (1 is fastest on a shared, oversubscribed CPU)')
     args = p.parse_args()
@@ -214,13 +217,15 @@ def main() -> None:
             return evaluate_ranking(model.score_all, target, split.exclude(part).to(device),
                                     U, I, ks=(10, ), metrics=('precision', 'recall', 'f1',
                                                               'hit_ratio', 'ndcg'),
-                                    batch_size=256, device=device)
+                                    batch_size=256, device=device,
+                                    progress=part == 'test' and not args.no_progress)
 
         def kg_metrics(kg_model, triples, num_candidates=None, categories=True):
             return evaluate_kg_completion(
                 kg_score_fn(kg_model, num_candidates), tuple(triples), E,
                 filter_triples=tuple(kg_filter), ks=(10, ), batch_size=64,
-                relation_category=rel_cat if categories else None, device=device)
+                relation_category=rel_cat if categories else None, device=device,
+                progress=categories and not args.no_progress)
 
         trained = {}
         for name in models:
@@ -244,7 +249,8 @@ def main() -> None:
                     model(h, r, t), model(nh, r, nt), args.margin, 'sum')
                 rec_loss, lr, epochs = None, args.kg_lr, args.epochs
             elif name.startswith('tup'):
-                model = TUP(U, I, R, args.dim, strategy=name.split('-')[1], tau=args.tau).to(device)
+                model = TUP(U, I, R, args.dim, strategy=name.split('-')[1], tau=args.tau,
+                            attention=args.attention).to(device)
                 rec_loss, kg_loss, lr, epochs = model.loss, None, args.tup_lr, args.tup_epochs
             else:
                 if name == 'cfkg':
@@ -266,6 +272,7 @@ def main() -> None:
                 else:
                     strategy = name.split('-')[1]
                     model = KTUP(U, I, E, R, args.dim, strategy=strategy, tau=args.tau,
+                                 attention=args.attention,
                                  margin=args.margin, item_to_entity=item_to_entity,
                                  sparse=True).to(device)
                     kg_part = model.kg
@@ -295,13 +302,15 @@ def main() -> None:
                     metrics.update(kg_metrics(kg_part, kg_test_sub,
                                               E if name == 'cfkg' else None))
             metrics.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run,
+                           stopped_early=float(result.stopped_early),
                            train_seconds=time.perf_counter() - t0)
             per_seed[name].append(metrics)
             timing[name].append(result.seconds_per_epoch)
             trained[name] = model
             shown = {k: round(v, 4) for k, v in metrics.items()
-                     if k in REC_COLUMNS + KG_COLUMNS[:2] + ['best_epoch']}
-            print(f'{name} seed {seed}: {shown} ({metrics["train_seconds"]:.0f} s)')
+                     if k in REC_COLUMNS + KG_COLUMNS[:2] + ['best_epoch', 'epochs_run']}
+            cap = '' if result.stopped_early else ' BUDGET-LIMITED (no early stop)'
+            print(f'{name} seed {seed}: {shown} ({metrics["train_seconds"]:.0f} s){cap}')
 
         if case_study is None:
             for name in ('ktup-soft', 'ktup-hard'):
@@ -362,8 +371,11 @@ def render_case_study(model, name, data, split, kg_tr, item_to_entity, device,
     I = data.num_items
     titles = _titles(data, I)
     ent_ids = list(getattr(data, 'entity_ids', []) or [])
-    entity_names = [titles[e] if e < I else (ent_ids[e] if e < len(ent_ids) else f'entity {e}')
-                    for e in range(data['entity'].num_nodes)]
+    names = list(getattr(data, 'entity_names', []) or [])  # e.g. FB15k names, else None
+    entity_names = [titles[e] if e < I else (
+        names[e] if e < len(names) and names[e] else
+        (ent_ids[e] if e < len(ent_ids) else f'entity {e}'))
+        for e in range(data['entity'].num_nodes)]
     explainer = KTUPExplainer(model, split.train, kg_tr[[0, 2]].cpu(), kg_tr[1].cpu(),
                               relation_names=list(data.relation_names), item_names=titles,
                               entity_names=entity_names, item_to_entity=item_to_entity,

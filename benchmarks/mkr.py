@@ -23,8 +23,9 @@ from functools import partial
 import torch
 
 from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
-                                             evaluate_ctr_split, format_table, load_dataset,
-                                             predict_pairs, write_result)
+                                             checkpoint_kwargs, evaluate_ctr_split,
+                                             format_table, load_dataset, predict_pairs,
+                                             write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.metrics import ctr_metrics
 from torch_geometric_kgrec.nn import MKR
@@ -69,18 +70,26 @@ def model_name(args) -> str:
 
 
 def main() -> None:
-    p = base_parser(__doc__.splitlines()[0], default_dataset='lastfm', default_epochs=50)
-    p.add_argument('--dim', type=int, default=None, help='embedding size d')
-    p.add_argument('--L', type=int, default=None, help='number of cross&compress units')
-    p.add_argument('--H', type=int, default=None, help='layers of the high-level MLPs')
-    p.add_argument('--predictor', default='inner_product', choices=['inner_product', 'mlp'])
-    p.add_argument('--variant', default='mkr', choices=['mkr', 'dcn', 'stitch'])
-    p.add_argument('--batch-size', type=int, default=None)
-    p.add_argument('--lr-rs', type=float, default=None)
-    p.add_argument('--lr-kge', type=float, default=None)
-    p.add_argument('--l2', type=float, default=None, help='lambda_2')
-    p.add_argument('--kge-interval', type=int, default=None, help='t of Algorithm 1')
-    p.add_argument('--schedule', default='epoch', choices=['epoch', 'step'])
+    p = base_parser(__doc__, default_dataset='lastfm', default_epochs=50)
+    p.add_argument('--dim', type=int, default=None,
+                   help="embedding size d (unset: the paper's value for the dataset)")
+    p.add_argument('--L', type=int, default=None, help="number of cross&compress units (unset: the paper's value)")
+    p.add_argument('--H', type=int, default=None, help="layers of the high-level MLPs (unset: the paper's value)")
+    p.add_argument('--predictor', default='inner_product', choices=['inner_product', 'mlp'],
+                   help='CTR score: inner product of user and item vectors, or an MLP')
+    p.add_argument('--variant', default='mkr', choices=['mkr', 'dcn', 'stitch'],
+                   help='the cross unit: MKR cross&compress, or the DCN / cross-stitch '
+                   'baselines of the paper')
+    p.add_argument('--batch-size', type=int, default=None,
+                   help="labelled pairs per step (unset: the paper's value)")
+    p.add_argument('--lr-rs', type=float, default=None,
+                   help="learning rate of the recommendation steps (unset: the paper's value)")
+    p.add_argument('--lr-kge', type=float, default=None,
+                   help="learning rate of the KGE steps (unset: the paper's value)")
+    p.add_argument('--l2', type=float, default=None, help="L2 weight lambda_2 (unset: the paper's value)")
+    p.add_argument('--kge-interval', type=int, default=None, help="KGE step every t recommendation steps, t of Algorithm 1 (unset: the paper's value)")
+    p.add_argument('--schedule', default='epoch', choices=['epoch', 'step'],
+                   help="alternate RS and KGE per epoch (the authors' code) or per step")
     p.add_argument('--kge-negatives', action='store_true',
                    help='add one corrupted tail per true triple to the KGE loss (eq. 9; '
                    "the authors' code uses true triples only)")
@@ -97,7 +106,7 @@ def main() -> None:
     device = torch.device(args.device)
     name = model_name(args)
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     num_users, num_items = data['user'].num_nodes, data.num_items
@@ -175,7 +184,9 @@ def main() -> None:
 
         result = run_training(model, train_epoch, lambda: ctr(val, y_val), args.epochs,
                               monitor='auc', patience=args.patience,
-                              progress=not args.no_progress, desc=f'{name} seed {seed}')
+                              progress=not args.no_progress, desc=f'{name} seed {seed}',
+                              state={'opt_rs': opt_rs, 'opt_kge': opt_kge, 'generator': gen},
+                              **checkpoint_kwargs(args, f'{name} seed {seed}'))
         model.eval()
         with torch.no_grad():  # the item tower runs once for all items
             score_all = partial(model.score_all, item_vectors=model.item_vectors())

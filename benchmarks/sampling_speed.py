@@ -82,7 +82,8 @@ def timeit(fn: Callable[[], object], repeats: int, device: torch.device) -> Dict
 
 
 def main() -> None:
-    p = base_parser(__doc__.splitlines()[0], default_dataset='synthetic', default_epochs=5)
+    p = base_parser(__doc__, default_dataset='synthetic', default_epochs=5,
+                    options=('dataset', 'root', 'device', 'seed', 'epochs', 'out'))
     p.add_argument('--num-neighbors', type=int, default=4, help='K of the KG sampler')
     p.add_argument('--num-negatives-sampled', type=int, default=999,
                    help='N of the sampled-ranking protocol (MeKB-Rec)')
@@ -111,7 +112,7 @@ def main() -> None:
                   'users, Zipf alpha=0.8 KG degrees), seed ' + str(args.seed))
     else:
         from torch_geometric_kgrec.benchmark import load_dataset
-        data = load_dataset(args.dataset, args.root)
+        data = load_dataset(args.dataset, args.root, link=args.link)
         U, I = data['user'].num_nodes, data.num_items
         pos = data['user', 'interacts', 'entity'].edge_index
         kg_index = data['entity', 'kg', 'entity'].edge_index

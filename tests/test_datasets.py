@@ -145,6 +145,7 @@ def test_movielens_100k_fixture(tmp_path):
     assert data.item_text == ["Toy Story (1995). Genres: Animation, Children's, Comedy",
                               'GoldenEye (1995). Genres: Action, Adventure, Thriller',
                               'Four Rooms (1995). Genres: Thriller']
+    assert data.item_years == ['1995', '1995', '1995']
     assert data.item_genres == [['Animation', "Children's", 'Comedy'],
                                 ['Action', 'Adventure', 'Thriller'], ['Thriller']]
     # item titles for items, FB15k names (underscores as spaces) or None for the others
@@ -341,8 +342,8 @@ def test_load_dataset_registry(tmp_path, monkeypatch):
     ds = get_dataset('synthetic', num_users=10, num_items=20, num_entities=40,
                      num_triples=40, num_interactions=30)
     assert ds[0][INTER].edge_index.size(1) == 30
-    assert sorted(DATASETS) == ['amazon-book', 'book-crossing', 'lastfm', 'movielens-100k',
-                                'movielens-1m', 'synthetic']
+    assert sorted(DATASETS) == ['amazon-art-office', 'amazon-book', 'book-crossing', 'lastfm',
+                                'movielens-100k', 'movielens-1m', 'synthetic']
     with pytest.raises(ValueError, match='unknown dataset'):
         load_dataset('movielens-20m')
 

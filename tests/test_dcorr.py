@@ -1,4 +1,6 @@
+import contextlib
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ from scipy.spatial.distance import pdist, squareform
 
 from torch_geometric_kgrec.nn.dcorr import (distance_correlation, distance_correlation_loss,
                                             distance_correlation_matrix, pca_project,
+                                            pca_transform, released_pca_svd,
                                             soft_distance_correlation_loss)
 
 
@@ -34,6 +37,25 @@ def ref_pca_scores(X, k):
         if U[np.argmax(np.abs(U[:, j])), j] < 0:
             scores[:, j] *= -1
     return scores
+
+
+def ref_pca_transform(X, R, k):
+    # sklearn's PCA(k).fit(R).transform(X), written out with NumPy.
+    mean = R.mean(axis=0)
+    U, S, Vt = np.linalg.svd(R - mean, full_matrices=False)
+    V = Vt[:k].T.copy()
+    for j in range(k):  # svd_flip (u-based)
+        if U[np.argmax(np.abs(U[:, j])), j] < 0:
+            V[:, j] *= -1
+    return (X - mean) @ V
+
+
+def ref_released_pca_svd(X, k):
+    # The authors' PCA_svd: H X with H = I - 11^T / n, torch.svd -> v[:k].t().
+    n = X.shape[0]
+    H = np.eye(n) - np.ones((n, n)) / n
+    _, _, Vt = np.linalg.svd(H @ X, full_matrices=False)
+    return Vt.T[:k].T
 
 
 def test_distance_correlation_matches_reference():
@@ -70,10 +92,81 @@ def test_soft_dcorr_eps_half_matches_reference(P, h):
     got_scores = pca_project(torch.from_numpy(X), k).numpy()
     np.testing.assert_allclose(got_scores, scores, atol=1e-10)
     ref = ref_loss(scores)
-    got = soft_distance_correlation_loss(torch.from_numpy(X), eps=0.5, stable_eps=0.0)
+    with pytest.warns() if k >= P - 1 else _no_warning():
+        got = soft_distance_correlation_loss(torch.from_numpy(X), eps=0.5, stable_eps=0.0)
     assert float(got) == pytest.approx(ref, abs=1e-8)
     # It is genuinely a different loss than the eps = 1 one.
     assert abs(ref - ref_loss(X)) > 1e-3
+
+
+@contextlib.contextmanager
+def _no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        yield
+
+
+@pytest.mark.parametrize('P,h,N', [(4, 64, 64), (6, 10, 30), (40, 16, 20)])
+def test_soft_dcorr_subspace_matches_reference(P, h, N):
+    rng = np.random.default_rng(P * h + N)
+    X = rng.normal(size=(P, h)) + rng.normal(size=(1, h))
+    R = rng.normal(size=(N, h)) * np.linspace(2.0, 0.5, h)[None, :] + 0.3
+    k = math.ceil(0.5 * h)
+    scores = ref_pca_transform(X, R, k)
+    got_scores = pca_transform(torch.from_numpy(X), torch.from_numpy(R), k).numpy()
+    np.testing.assert_allclose(got_scores, scores, atol=1e-10)
+    with _no_warning():
+        got = soft_distance_correlation_loss(torch.from_numpy(X), eps=0.5, stable_eps=0.0,
+                                             variant='subspace', reference=torch.from_numpy(R))
+    assert float(got) == pytest.approx(ref_loss(scores), abs=1e-8)
+
+
+def test_soft_dcorr_released_pca_svd_matches_reference():
+    rng = np.random.default_rng(7)
+    # P > h: every principal axis is determined (up to sign, which dCor ignores)
+    X = rng.normal(size=(40, 16)) + 1.0
+    comps = released_pca_svd(torch.from_numpy(X), 8).numpy()
+    ref = ref_released_pca_svd(X, 8)
+    assert comps.shape == (16, 8)  # min(P, h) axes, their first k coordinates
+    np.testing.assert_allclose(np.abs(comps), np.abs(ref), atol=1e-10)
+    got = soft_distance_correlation_loss(torch.from_numpy(X), eps=0.5, stable_eps=0.0,
+                                         variant='released')
+    assert float(got) == pytest.approx(ref_loss(ref), abs=1e-8)
+    # P <= h (the paper's setting): [P, k]; the rows of the P - 1 informative axes agree
+    Y = rng.normal(size=(4, 64))
+    with pytest.warns(UserWarning, match='P - 1'):
+        got = soft_distance_correlation_loss(torch.from_numpy(Y), eps=0.5, stable_eps=0.0,
+                                             variant='released')
+    comps = released_pca_svd(torch.from_numpy(Y), 32).numpy()
+    ref = ref_released_pca_svd(Y, 32)
+    assert comps.shape == (4, 32)
+    np.testing.assert_allclose(np.abs(comps[:3]), np.abs(ref[:3]), atol=1e-10)
+    assert float(got) == pytest.approx(ref_loss(comps), abs=1e-8)
+
+
+def test_eps_changes_the_subspace_loss_but_not_the_paper_one():
+    # The paper's configuration: P = 4 preferences, h = 64, N_m = 64 meta-preferences.
+    g = torch.Generator().manual_seed(3)
+    R = torch.randn(64, 64, generator=g, dtype=torch.double)
+    X = torch.softmax(torch.randn(4, 64, generator=g, dtype=torch.double), -1) @ R
+    epss = (0.1, 0.25, 0.5, 0.75, 0.9)
+    sub = [float(soft_distance_correlation_loss(X, e, variant='subspace', reference=R))
+           for e in epss]
+    assert min(abs(a - b) for i, a in enumerate(sub) for b in sub[i + 1:]) > 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        paper = [float(soft_distance_correlation_loss(X, e, variant='paper')) for e in epss]
+    assert max(paper) - min(paper) < 1e-9  # the degeneracy the warning names
+    with pytest.raises(ValueError, match='reference'):
+        soft_distance_correlation_loss(X, 0.5, variant='subspace')
+    with pytest.raises(ValueError, match='informative'):
+        soft_distance_correlation_loss(X, 0.5, variant='subspace', reference=R[:10])
+    with pytest.raises(ValueError, match='variant'):
+        soft_distance_correlation_loss(X, 0.5, variant='pca')
+    # eps = 1 is the standard loss in every variant
+    std = float(distance_correlation_loss(X))
+    for v in ('paper', 'released', 'subspace'):
+        assert float(soft_distance_correlation_loss(X, 1.0, variant=v, reference=R)) == std
 
 
 def test_pca_scores_are_projected_data():
@@ -107,11 +200,17 @@ def test_independent_inputs_are_near_zero():
 
 def test_gradients_finite_and_bad_input():
     x = torch.randn(4, 64, requires_grad=True)
+    ref = torch.randn(64, 64, requires_grad=True)
     for eps in (1.0, 0.5, 0.1):
-        loss = soft_distance_correlation_loss(x, eps=eps)
-        (g, ) = torch.autograd.grad(loss, x)
-        assert torch.isfinite(g).all() and g.abs().sum() > 0
-    assert float(soft_distance_correlation_loss(x, eps=0.0)) == 0.0  # no constraint
+        for variant in ('paper', 'released', 'subspace'):
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                loss = soft_distance_correlation_loss(x, eps=eps, variant=variant,
+                                                      reference=ref)
+            g, gr = torch.autograd.grad(loss, (x, ref), allow_unused=True)
+            assert torch.isfinite(g).all() and g.abs().sum() > 0
+            assert gr is None  # the subspace axes are a fixed projection
+    assert float(soft_distance_correlation_loss(x, eps=0.0).detach()) == 0.0  # no constraint
     with pytest.raises(ValueError, match='eps'):
         soft_distance_correlation_loss(x, eps=1.5)
     with pytest.raises(ValueError, match=r'\[P, n\]'):

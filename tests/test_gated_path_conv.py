@@ -61,11 +61,34 @@ def test_sparse_adjacency_input():
     edge_type = torch.tensor([0, 1, 2, 0, 2])
     x = torch.randn(4, 6, dtype=torch.double)
     conv = GatedPathConv(6, num_relations=3).double()
-    adj = torch.sparse_coo_tensor(edge_index, edge_type, (4, 4))
-    torch.testing.assert_close(conv(x, adj), dense_reference(x, conv.relation_emb,
-                                                             edge_index, edge_type))
-    with pytest.raises(ValueError, match='values of the sparse'):
-        conv(x, adj, edge_type)
+    adj = torch.sparse_coo_tensor(edge_index, torch.ones(5), (4, 4))
+    torch.testing.assert_close(conv(x, adj, edge_type),
+                               dense_reference(x, conv.relation_emb, edge_index, edge_type))
+    with pytest.raises(ValueError, match='cannot carry relation ids'):
+        conv(x, torch.sparse_coo_tensor(edge_index, edge_type, (4, 4)))
+
+
+def test_summed_relation_ids_in_a_sparse_adjacency_are_rejected():
+    # (0, 1) holds relations 0 and 2: coalescing sums the ids into the in-range id 2
+    edge_index = torch.tensor([[0, 0, 1, 2], [1, 1, 2, 0]])
+    edge_type = torch.tensor([0, 2, 1, 1])
+    x = torch.randn(3, 4, dtype=torch.double)
+    conv = GatedPathConv(4, num_relations=3).double()
+    summed = torch.sparse_coo_tensor(edge_index, edge_type, (3, 3)).coalesce()
+    assert summed.values().tolist() == [2, 1, 1]  # the silent corruption
+    with pytest.raises(ValueError, match='cannot carry relation ids'):
+        conv(x, summed)
+    ones = torch.sparse_coo_tensor(edge_index, torch.ones(4), (3, 3)).coalesce()
+    with pytest.raises(ValueError, match='summed'):
+        conv(x, ones, torch.tensor([0, 1, 1]))  # values 2, 1, 1: duplicates were summed
+    # every triple survives in an uncoalesced COO tensor with its edge_type
+    raw = torch.sparse_coo_tensor(edge_index, torch.ones(4), (3, 3))
+    ref = dense_reference(x, conv.relation_emb, edge_index, edge_type)
+    torch.testing.assert_close(conv(x, raw, edge_type), ref)
+    torch.testing.assert_close(conv(x, edge_index, edge_type), ref)
+    with pytest.raises(ValueError, match='edge weights'):
+        conv(x, torch.sparse_coo_tensor(edge_index, torch.full((4, ), 0.5), (3, 3)),
+             edge_type)
 
 
 def test_gradients_equal_between_paths():

@@ -282,3 +282,38 @@ def test_kgat_load_pretrained_bprmf():
     assert torch.equal(w[I:E], before)
     with pytest.raises(ValueError, match='shapes'):
         model.load_pretrained(mf.item_emb.weight, mf.user_emb.weight)
+
+
+def test_kgat_kg_batch_on_device_equals_cpu_rejection_sampling():
+    # The device-side sampler draws the same numbers as KGAT's CPU rejection sampling
+    # (KGCorruptionSampler.is_known, redraw the known corruptions up to 10 times).
+    from torch_geometric_kgrec.protocols.kg_corruption import KGCorruptionSampler
+    U, E, I, R, edge_index, edge_type, inter = random_problem(2)
+    model = KGAT(U, E, I, R, edge_index, edge_type, inter, embedding_dim=8,
+                 layer_dims=(4, ))
+    ei, et = model.ckg_edge_index, model.ckg_edge_type
+    sampler = KGCorruptionSampler(ei, et, model.num_nodes, model.num_ckg_relations)
+    g = torch.Generator().manual_seed(3)
+    idx = torch.randint(et.numel(), (300, ), generator=g)
+    head, rel, tail = ei[0, idx], et[idx], ei[1, idx]
+    neg = torch.randint(model.num_nodes, (300, ), generator=g)
+    for _ in range(10):
+        bad = sampler.is_known(head, rel, neg)
+        if not bool(bad.any()):
+            break
+        neg[bad] = torch.randint(model.num_nodes, (int(bad.sum()), ), generator=g)
+    got = model.sample_kg_batch(300, torch.Generator().manual_seed(3))
+    for a, b in zip(got, (head, rel, tail, neg)):
+        assert torch.equal(a, b)
+
+
+def test_kgat_kg_score_is_transr_distance():
+    U, E, I, R, edge_index, edge_type, inter = random_problem(1)
+    model = KGAT(U, E, I, R, edge_index, edge_type, inter, embedding_dim=8,
+                 relation_dim=6, layer_dims=(4, ))
+    h, r, t, _ = model.sample_kg_batch(16, torch.Generator().manual_seed(0))
+    e, rel, W = model.kge.node_emb.weight, model.kge.rel_emb.weight, model.kge.proj
+    with torch.no_grad():
+        ref = torch.stack([(W[r[k]] @ e[h[k]] + rel[r[k]] - W[r[k]] @ e[t[k]]).pow(2).sum()
+                           for k in range(16)])
+        torch.testing.assert_close(model.kg_score(h, r, t), ref)

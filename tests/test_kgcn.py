@@ -31,8 +31,12 @@ def loop_reference_one_hop(model, u, v):
     ent, rel = model.entity_emb.weight, model.relation_emb.weight
     nbrs, types = model.neighbors[v].tolist(), model.neighbor_types[v].tolist()
     scores = torch.stack([user @ rel[r] for r in types])
+    if model.scaling == 'mean':  # the reference code: u^T r / d
+        scores = scores / user.numel()
     pi = scores.exp() / scores.exp().sum()
     agg = sum(p * ent[e] for p, e in zip(pi, nbrs))
+    if model.scaling == 'mean':  # ... and the mean over the K neighbours
+        agg = agg / len(nbrs)
     if model.aggregator == 'sum':
         h = W @ (ent[v] + agg) + b
     elif model.aggregator == 'concat':
@@ -43,8 +47,11 @@ def loop_reference_one_hop(model, u, v):
 
 
 @pytest.mark.parametrize('aggr', ['sum', 'concat', 'neighbor'])
-def test_one_hop_matches_hand_written_reference(aggr):
-    model = small_model(aggr)
+@pytest.mark.parametrize('scaling', ['sum', 'mean'])
+def test_one_hop_matches_hand_written_reference(aggr, scaling):
+    model = small_model(aggr, scaling=scaling)
+    if scaling == 'mean':
+        assert str(model).endswith(f"aggregator='{aggr}', scaling='mean')")
     users, items = torch.tensor([0, 1, 4, 4]), torch.tensor([5, 0, 2, 5])
     out = model(users, items)
     ref = torch.stack([loop_reference_one_hop(model, u, v) for u, v in zip(users, items)])
@@ -76,10 +83,13 @@ def test_two_hops_dense_equals_message_passing(aggr):
     assert torch.allclose(model(users, items), (user * item_vec).sum(-1), atol=1e-5)
 
 
-@pytest.mark.parametrize('aggr,layers', [('sum', 1), ('concat', 1), ('neighbor', 1),
-                                         ('sum', 2), ('concat', 2)])
-def test_score_all_equals_pairwise_forward(aggr, layers):
-    model = small_model(aggr, layers=layers, chunk_size=40)  # forces user + item chunks
+@pytest.mark.parametrize('aggr,layers,scaling', [('sum', 1, 'sum'), ('concat', 1, 'sum'),
+                                                 ('neighbor', 1, 'sum'), ('sum', 2, 'sum'),
+                                                 ('concat', 2, 'sum'), ('sum', 2, 'mean'),
+                                                 ('concat', 1, 'mean')])
+def test_score_all_equals_pairwise_forward(aggr, layers, scaling):
+    # chunk_size=40 forces user + item chunks
+    model = small_model(aggr, layers=layers, chunk_size=40, scaling=scaling)
     users = torch.tensor([4, 0, 2])
     full = model.score_all(users)
     assert full.shape == (3, model.num_items)

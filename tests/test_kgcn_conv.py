@@ -32,8 +32,12 @@ def reference(conv, x_src, x_dst, edge_index, edge_type, user, rel, act):
         nbr = torch.zeros(d)
         if edges:
             scores = torch.stack([user[v] @ rel[edge_type[e]] for e in edges])
+            if conv.scaling == 'mean':  # the reference code: mean over d, then over K
+                scores = scores / d
             pi = torch.exp(scores) / torch.exp(scores).sum()
             nbr = sum(pi[n] * x_src[edge_index[0, e]] for n, e in enumerate(edges))
+            if conv.scaling == 'mean':
+                nbr = nbr / len(edges)
         if conv.aggregator == 'sum':
             h = W @ (x_dst[v] + nbr) + b
         elif conv.aggregator == 'concat':
@@ -62,12 +66,36 @@ def test_hand_computed_value():
     assert torch.allclose(out[1:], x[1:] + 0.5)
 
 
+def test_hand_computed_value_mean_scaling():
+    # The reference code's reduce_mean: score u^T r / d, neighbourhood sum / K.
+    conv = KGCNConv(2, 2, 'sum', act=None, scaling='mean')
+    assert str(conv) == "KGCNConv(2, 2, aggregator='sum', act=None, scaling='mean')"
+    with torch.no_grad():
+        conv.lin.weight.copy_(torch.eye(2))
+        conv.bias.fill_(0.5)
+    x = torch.tensor([[1.0, 2.0], [3.0, -1.0], [0.0, 4.0]])
+    edge_index = torch.tensor([[1, 2], [0, 0]])
+    rel = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    user = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    out = conv(x, edge_index, torch.tensor([0, 1]), user, rel)
+    p = math.exp(0.5) / (math.exp(0.5) + 1)  # g(u, r0) = 1 / d = 0.5, g(u, r1) = 0
+    nbr = torch.tensor([3 * p + 0 * (1 - p), -p + 4 * (1 - p)]) / 2  # / K = 2
+    assert torch.allclose(out[0], torch.tensor([1.0, 2.0]) + nbr + 0.5, atol=1e-6)
+    assert torch.allclose(out[1:], x[1:] + 0.5)
+    dense = conv.forward_dense(x[:1], x[1:].unsqueeze(0), torch.tensor([[0, 1]]), user[:1],
+                               rel)
+    assert torch.allclose(dense, out[:1], atol=1e-6)
+    with pytest.raises(ValueError, match='scaling'):
+        KGCNConv(2, 2, scaling='max')
+
+
 @pytest.mark.parametrize('aggr', AGGRS)
 @pytest.mark.parametrize('act', ['relu', 'tanh'])
-def test_forward_matches_dense_reference(aggr, act):
+@pytest.mark.parametrize('scaling', ['sum', 'mean'])
+def test_forward_matches_dense_reference(aggr, act, scaling):
     torch.manual_seed(0)
     x_src, x_dst, edge_index, edge_type, user, rel = graph()
-    conv = KGCNConv(3, 5 if aggr != 'sum' else 3, aggr, act=act)
+    conv = KGCNConv(3, 5 if aggr != 'sum' else 3, aggr, act=act, scaling=scaling)
     with torch.no_grad():
         conv.bias.normal_()  # non-zero bias so it is checked too
     out = conv((x_src, x_dst), edge_index, edge_type, user, rel)
@@ -132,16 +160,18 @@ def test_sparse_adjacency_equals_edge_index():
         0, keep, torch.arange(keep.numel()), 'amax')  # one edge per (src, dst) pair
     edge_index, edge_type = edge_index[:, first], edge_type[first]
     conv = KGCNConv(3, 3, 'concat')
-    adj_t = torch.sparse_coo_tensor(edge_index.flip(0), edge_type, (4, 7))
+    adj_t = torch.sparse_coo_tensor(edge_index.flip(0), torch.ones(edge_type.numel()), (4, 7))
     out1 = conv((x_src, x_dst), edge_index, edge_type, user, rel)
-    out2 = conv((x_src, x_dst), adj_t, None, user, rel)
+    out2 = conv((x_src, x_dst), adj_t, edge_type, user, rel)  # uncoalesced: storage order
     assert torch.allclose(out1, out2, atol=1e-6)
-    with pytest.raises(ValueError, match='values of the sparse'):
-        conv((x_src, x_dst), adj_t, edge_type, user, rel)
+    with pytest.raises(ValueError, match='cannot carry relation ids'):
+        conv((x_src, x_dst), torch.sparse_coo_tensor(edge_index.flip(0), edge_type, (4, 7)),
+             None, user, rel)
 
 
 @pytest.mark.parametrize('aggr', AGGRS)
-def test_dense_fast_path_equals_message_passing(aggr):
+@pytest.mark.parametrize('scaling', ['sum', 'mean'])
+def test_dense_fast_path_equals_message_passing(aggr, scaling):
     # KGCN receptive field: N (user, item) pairs, K sampled neighbours each (repeats
     # allowed, as sampling with replacement produces them).
     g = torch.Generator().manual_seed(7)
@@ -151,7 +181,7 @@ def test_dense_fast_path_equals_message_passing(aggr):
     nbr = torch.randint(0, E, (N, K), generator=g)
     typ = torch.randint(0, R, (N, K), generator=g)
     user = torch.randn(N, d, generator=g)
-    conv = KGCNConv(d, d, aggr, act='tanh')
+    conv = KGCNConv(d, d, aggr, act='tanh', scaling=scaling)
     with torch.no_grad():
         conv.bias.normal_(generator=g)
 

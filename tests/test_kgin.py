@@ -399,8 +399,12 @@ def test_kgin_conv_sparse_adjacency_input():
     x, xu = torch.randn(N, 4), torch.randn(2, 4)
     ui = torch.tensor([[0, 1], [2, 3]])
     ref, _ = conv(x, xu, edge_index, edge_type, ui)
-    adj = torch.sparse_coo_tensor(edge_index, edge_type, (N, N)).coalesce()
-    out, _ = conv(x, xu, adj, None, ui)
+    adj = torch.sparse_coo_tensor(edge_index, torch.ones(edge_index.size(1)), (N, N))
+    out, _ = conv(x, xu, adj.coalesce(), edge_type, ui)  # unique pairs: order is kept
     torch.testing.assert_close(out, ref)
-    with pytest.raises(ValueError, match='values of the sparse'):
-        conv(x, xu, adj, edge_type, ui)
+    with pytest.raises(ValueError, match='cannot carry relation ids'):
+        conv(x, xu, torch.sparse_coo_tensor(edge_index, edge_type, (N, N)), None, ui)
+    dup = torch.cat([edge_index, edge_index[:, :1]], dim=1)  # a second relation of a pair
+    summed = torch.sparse_coo_tensor(dup, torch.ones(dup.size(1)), (N, N)).coalesce()
+    with pytest.raises(ValueError, match='summed'):
+        conv(x, xu, summed, torch.zeros(summed._nnz(), dtype=torch.long), ui)

@@ -76,7 +76,9 @@ def test_loss_terms_and_gradients_reach_every_parameter():
     u, x = model()
     expected_bpr = bpr_loss((u[users] * x[pos]).sum(-1), (u[users] * x[neg]).sum(-1))
     assert terms['bpr'] == pytest.approx(float(expected_bpr), rel=1e-5)
-    dc = soft_distance_correlation_loss(model.user_model.preference_emb(), 0.5)
+    dc = soft_distance_correlation_loss(model.user_model.preference_emb(), 0.5,
+                                        variant='subspace',
+                                        reference=model.user_model.meta_preference_emb)
     assert terms['dcorr'] == pytest.approx(float(dc), rel=1e-5)
     assert float(total) == pytest.approx(terms['bpr'] + 1e-5 * terms['l2'] +
                                          1e-4 * terms['dcorr'], rel=1e-5)
@@ -147,3 +149,9 @@ def test_repr_and_bad_input():
         KMPN(**bad)
     with pytest.raises(ValueError, match='dcorr_target'):
         KMPN(**g, dcorr_target='relations')
+    with pytest.raises(ValueError, match='dcorr_variant'):
+        KMPN(**g, dcorr_variant='svd')
+    with pytest.raises(ValueError, match='meta-preference'):
+        KMPN(**g, num_meta_preferences=16, dcorr_eps=0.5)  # 32 axes of 16 points
+    with pytest.warns(UserWarning, match='meaningless'):
+        KMPN(**g, dcorr_variant='paper')  # ceil(0.5 * 64) >= N_p - 1

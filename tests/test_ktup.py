@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from torch_geometric_kgrec.explain import KTUPExplainer
 from torch_geometric_kgrec.nn.models.ktup import (KTUP, TUP, is_recommendation_step,
-                                                  st_gumbel_softmax)
+                                                  soft_attention, st_gumbel_softmax)
 
 
 def _ball(x):
@@ -12,14 +12,18 @@ def _ball(x):
     return torch.where(n > 1, x / n, x)
 
 
-def _dense_tup(u, i, P, W, strategy):
+def _dense_tup(u, i, P, W, strategy, attention='softmax'):
     r"""Independent per-pair loop of eq. 8-14 (deterministic induction)."""
     out = []
     for a in range(u.size(0)):
         logits = torch.stack([(u[a] + i[a]) @ P[p] for p in range(P.size(0))])
-        if strategy == 'soft':
+        if strategy == 'soft' and attention == 'softmax':
             alpha = torch.exp(logits - logits.max())
             alpha = alpha / alpha.sum()
+        elif strategy == 'soft' and attention == 'proportional':
+            alpha = logits / logits.sum()
+        elif strategy == 'soft':  # 'raw', the authors' code
+            alpha = logits / 2
         else:
             alpha = torch.zeros_like(logits)
             alpha[int(torch.argmax(logits))] = 1.0
@@ -54,11 +58,35 @@ def test_tup_hard_gradients_reach_every_preference():
     assert model.user_emb.weight.grad[users].abs().sum(-1).gt(0).all()
 
 
-@pytest.mark.parametrize('strategy', ['soft', 'hard'])
-def test_tup_matches_dense_reference_and_score_all(strategy):
+def test_soft_attention_readings_by_hand():
+    phi = torch.tensor([[1.0, 2.0, -1.0, 2.0], [-1.0, -1.0, 0.0, -2.0]])
+    # eq. 10 literally: phi / sum(phi)
+    assert torch.allclose(soft_attention(phi, 'proportional'),
+                          torch.tensor([[0.25, 0.5, -0.25, 0.5], [0.25, 0.25, 0.0, 0.5]]))
+    # the authors' code: phi / 2, unnormalised
+    assert torch.allclose(soft_attention(phi, 'raw'),
+                          torch.tensor([[0.5, 1.0, -0.5, 1.0], [-0.5, -0.5, 0.0, -1.0]]))
+    e = torch.tensor([1.0, 2.0, -1.0, 2.0]).exp()
+    assert torch.allclose(soft_attention(phi, 'softmax')[0], e / e.sum())
+    assert torch.allclose(soft_attention(phi), soft_attention(phi, 'softmax'))
+    # a vanishing sum keeps a finite denominator of magnitude eps
+    out = soft_attention(torch.tensor([1.0, -1.0]), 'proportional', eps=0.5)
+    assert torch.allclose(out, torch.tensor([2.0, -2.0]))
+    with pytest.raises(ValueError, match='attention'):
+        soft_attention(phi, 'sparsemax')
+    with pytest.raises(ValueError, match='attention'):
+        TUP(2, 2, 2, attention='sparsemax')
+
+
+@pytest.mark.parametrize('strategy,attention', [('soft', 'softmax'), ('hard', 'softmax'),
+                                                ('soft', 'proportional'), ('soft', 'raw')])
+def test_tup_matches_dense_reference_and_score_all(strategy, attention):
     torch.manual_seed(1)
-    model = TUP(3, 5, num_preferences=4, embedding_dim=6, strategy=strategy).eval()
-    assert str(model) == f"TUP(3, 5, num_preferences=4, embedding_dim=6, strategy='{strategy}')"
+    model = TUP(3, 5, num_preferences=4, embedding_dim=6, strategy=strategy,
+                attention=attention).eval()
+    extra = f", attention='{attention}'" if attention != 'softmax' else ''
+    assert str(model) == (f"TUP(3, 5, num_preferences=4, embedding_dim=6, "
+                          f"strategy='{strategy}'{extra})")
     with torch.no_grad():
         model.user_emb.weight.mul_(3.0)  # some rows leave the unit ball
     users = torch.tensor([0, 0, 1, 2, 2])
@@ -67,7 +95,7 @@ def test_tup_matches_dense_reference_and_score_all(strategy):
     i = _ball(model.item_emb.weight[items])
     P = model.pref_emb.weight
     W = F.normalize(model.pref_normal_emb.parametrizations.weight.original, dim=-1)
-    expected = _dense_tup(u, i, P, W, strategy)
+    expected = _dense_tup(u, i, P, W, strategy, attention)
     assert torch.allclose(model(users, items), expected, atol=1e-5)
     # no Gumbel noise at evaluation: repeated calls are identical
     assert torch.equal(model(users, items), model(users, items))
@@ -75,14 +103,16 @@ def test_tup_matches_dense_reference_and_score_all(strategy):
     for a in range(3):
         assert torch.allclose(full[a], model(torch.full((5, ), a), torch.arange(5)), atol=1e-5)
     w = model.preference_weights(users, items)
-    assert torch.allclose(w.sum(-1), torch.ones(5))
+    if attention != 'raw':
+        assert torch.allclose(w.sum(-1), torch.ones(5))
 
 
-def test_ktup_enhancement_by_hand():
+@pytest.mark.parametrize('attention', ['softmax', 'proportional', 'raw'])
+def test_ktup_enhancement_by_hand(attention):
     torch.manual_seed(2)
     item_to_entity = torch.tensor([3, -1, 0])
     model = KTUP(2, 3, num_entities=5, num_relations=4, embedding_dim=6, strategy='soft',
-                 item_to_entity=item_to_entity).eval()
+                 item_to_entity=item_to_entity, attention=attention).eval()
     assert str(model).startswith('KTUP(2, 3, num_entities=5, num_relations=4')
     iv = model.item_vectors(torch.tensor([0, 1, 2]))
     base = _ball(model.item_emb.weight)
@@ -95,7 +125,8 @@ def test_ktup_enhancement_by_hand():
     W = (F.normalize(model.pref_normal_emb.parametrizations.weight.original, dim=-1)
          + F.normalize(model.kg.normal_emb.parametrizations.weight.original, dim=-1))
     users, items = torch.tensor([0, 1, 1]), torch.tensor([0, 1, 2])
-    expected = _dense_tup(_ball(model.user_emb.weight[users]), iv[items], P, W, 'soft')
+    expected = _dense_tup(_ball(model.user_emb.weight[users]), iv[items], P, W, 'soft',
+                          attention)
     assert torch.allclose(model(users, items), expected, atol=1e-5)
     with pytest.raises(ValueError, match='item_to_entity'):
         KTUP(2, 3, 5, 4, item_to_entity=torch.tensor([0, 9, 1]))
@@ -183,3 +214,20 @@ def test_explainer_names_relation_and_kg_paths():
     # through 'starring', item 3 connects to history item 1 via the actor
     assert [(p.history_item, p.entity) for p in exp.paths(0, 3, 1)] == [(1, 5)]
     assert exp.paths(0, 3, 0) == []
+
+
+@pytest.mark.parametrize('strategy', ['soft', 'hard'])
+@pytest.mark.parametrize('p_norm', [1.0, 2.0])
+def test_score_all_projection_algebra_equals_pairwise(strategy, p_norm):
+    # score_all never forms the per-pair hyperplane projections (p_norm=2: no [B, I, d]
+    # tensor at all); it must equal the pairwise eq. 11-13 for TUP and KTUP.
+    torch.manual_seed(0)
+    for model in (TUP(7, 40, 5, 16, strategy=strategy, p_norm=p_norm),
+                  KTUP(7, 40, 60, 5, 16, strategy=strategy, p_norm=p_norm)):
+        model.eval()
+        with torch.no_grad():
+            model.user_emb.weight.mul_(3.0)
+            full = model.score_all(torch.arange(7), max_elements=3000)  # several chunks
+            ref = torch.stack([model(torch.full((40, ), a), torch.arange(40))
+                               for a in range(7)])
+        torch.testing.assert_close(full, ref, rtol=1e-5, atol=1e-5)

@@ -24,7 +24,9 @@ def save_tiny_bert(path: Path, hidden_size: int = 32, num_layers: int = 2, seed:
     path.mkdir(parents=True, exist_ok=True)
     vocab = path / 'vocab.txt'
     vocab.write_text('\n'.join(VOCAB) + '\n', encoding='utf-8')
-    tok = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True, model_max_length=64)
+    # transformers 5 ignores vocab_file= (the tokenizer would know only the special tokens)
+    tok = BertTokenizerFast(vocab={w: i for i, w in enumerate(VOCAB)}, do_lower_case=True,
+                            model_max_length=64)
     tok.save_pretrained(path)
     cfg = BertConfig(vocab_size=len(VOCAB), hidden_size=hidden_size,
                      num_hidden_layers=num_layers, num_attention_heads=2,

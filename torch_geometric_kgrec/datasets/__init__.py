@@ -18,6 +18,8 @@ from torch_geometric_kgrec.datasets.movielens_100k import MovieLens100KKG
 from torch_geometric_kgrec.datasets.amazon_book import AmazonBookKG
 from torch_geometric_kgrec.datasets.movielens_1m import MovieLens1MKG
 from torch_geometric_kgrec.datasets.synthetic import SyntheticKG, generate_synthetic_kg
+from torch_geometric_kgrec.datasets.amazon_art_office import AmazonArtOfficeCDR
+from torch_geometric_kgrec.datasets.synthetic_cdr import generate_synthetic_cdr
 
 DATASETS: Dict[str, Type[KGRecDataset]] = {
     'lastfm': LastFMKG,
@@ -26,6 +28,7 @@ DATASETS: Dict[str, Type[KGRecDataset]] = {
     'amazon-book': AmazonBookKG,
     'movielens-1m': MovieLens1MKG,
     'synthetic': SyntheticKG,
+    'amazon-art-office': AmazonArtOfficeCDR,
 }
 
 
@@ -89,4 +92,6 @@ __all__ = [
     'DATASETS',
     'get_dataset',
     'load_dataset',
+    'AmazonArtOfficeCDR',
+    'generate_synthetic_cdr',
 ]

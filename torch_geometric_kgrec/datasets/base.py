@@ -13,17 +13,38 @@ Raw files are looked up, in this order:
 Local folders (1, 2) are never written to: a missing file there raises
 :class:`FileNotFoundError` instead of a download. Processed files always go to
 ``<root>/processed``; :obj:`root` defaults to ``$KGREC_CACHE/<name>`` or
-``~/.cache/torch_geometric_kgrec/<name>``. The processed file name carries a short
-fingerprint of the raw files used (absolute paths and sizes), so that pointing the same
-root at another raw copy re-processes instead of loading stale data.
+``~/.cache/torch_geometric_kgrec/<name>``.
+
+The processed cache (:mod:`torch_geometric_kgrec.datasets.cache`) cannot serve stale or
+corrupt data:
+
+* the processed file name carries a hash of the raw files' **contents** (and of
+  :obj:`pre_transform`), so any edit of a raw file re-processes;
+* processing and loading run under a file lock (``processed/.lock``, the
+  :mod:`filelock` package), so concurrent processes on a fresh root process once, and
+  files are written to a temporary file and renamed, so no reader sees a partial file;
+* a loaded file is checked (format, fingerprint, a SHA-256 checksum over every stored
+  tensor, and :func:`validate_kgrec_data` when there is no :obj:`pre_transform`); a
+  file that fails is re-processed (once, with a warning naming the file and the
+  reason), and the fresh data is validated before it is written;
+* superseded ``data_*.pt`` files (other raw contents) are deleted;
+* nothing in the data root is unpickled: processed files are read with
+  ``torch.load(weights_only=True)`` and PyG's ``processed/pre_transform.pt`` /
+  ``pre_filter.pt`` (which PyG reads with ``weights_only=False``) are neither read nor
+  written (stale ones are deleted).
 """
+import glob
 import os
 import os.path as osp
+import sys
+import warnings
 from typing import Callable, Dict, List, Optional
 
 from torch_geometric.data import HeteroData, InMemoryDataset, download_url
+from torch_geometric.data.dataset import _repr
 
-from torch_geometric_kgrec.datasets.io import file_fingerprint
+from torch_geometric_kgrec.datasets.cache import (CacheError, content_fingerprint,
+                                                  load_processed, save_processed)
 
 __all__ = ['KGRecDataset', 'default_cache_dir', 'local_raw_dir']
 
@@ -65,6 +86,7 @@ class KGRecDataset(InMemoryDataset):
         transform: Applied to the data object on every access.
         pre_transform: Applied to the data object before saving.
         force_reload: Re-process even if a processed file exists.
+        log: Print "Processing..." while processing (as PyG datasets).
     """
     name: str = ''
     subdir: str = ''
@@ -76,6 +98,7 @@ class KGRecDataset(InMemoryDataset):
         transform: Optional[Callable] = None,
         pre_transform: Optional[Callable] = None,
         force_reload: bool = False,
+        log: bool = True,
     ) -> None:
         if raw_dir is not None:
             raw_dir = osp.abspath(osp.expanduser(str(raw_dir)))
@@ -85,10 +108,14 @@ class KGRecDataset(InMemoryDataset):
         elif self.subdir and self._required_files():
             raw_dir = local_raw_dir(self.subdir, self._required_files())
         self._local_raw_dir = raw_dir
+        self._fingerprint: Optional[str] = None
+        self._processed_data: Optional[HeteroData] = None
         if root is None:
             root = default_cache_dir(self.name)
-        super().__init__(str(root), transform, pre_transform, force_reload=force_reload)
-        self.load(self.processed_paths[0], data_cls=HeteroData)
+        super().__init__(str(root), transform, pre_transform, force_reload=force_reload,
+                         log=log)
+        self.data, self.slices = self._processed_data, None
+        self._processed_data = None
 
     def _required_files(self) -> List[str]:
         files = self.raw_file_names
@@ -101,8 +128,26 @@ class KGRecDataset(InMemoryDataset):
         return osp.join(self.root, 'raw')
 
     @property
+    def variant(self) -> str:
+        r"""A name for the processing options of the dataset (e.g. MovieLens-100K's
+        :obj:`link`), part of the processed file's name and fingerprint, so that two
+        variants are cached side by side. (default: none)"""
+        return ''
+
+    @property
+    def fingerprint(self) -> str:
+        r"""Hash of the raw files' contents, of :obj:`variant` and of
+        :obj:`pre_transform` (computed once, after the raw files are in place)."""
+        if self._fingerprint is None:
+            self._fingerprint = content_fingerprint(
+                self.raw_paths,
+                f'{type(self).__name__}|{self.variant}|{_repr(self.pre_transform)}')
+        return self._fingerprint
+
+    @property
     def processed_file_names(self) -> str:
-        return f'data_{file_fingerprint(self.raw_paths)}.pt'
+        prefix = f'data_{self.variant}_' if self.variant else 'data_'
+        return f'{prefix}{self.fingerprint}.pt'
 
     def download(self) -> None:
         if self._local_raw_dir is not None:
@@ -131,7 +176,52 @@ class KGRecDataset(InMemoryDataset):
         data = self.process_raw()
         if self.pre_transform is not None:
             data = self.pre_transform(data)
-        self.save([data], self.processed_paths[0])
+        self._check(data)
+        save_processed(data, self.processed_paths[0], self.fingerprint)
+        self._processed_data = data
+
+    def _check(self, data: HeteroData) -> None:
+        if self.pre_transform is None:  # a pre_transform may change the schema
+            from torch_geometric_kgrec.datasets.schema import validate_kgrec_data
+            validate_kgrec_data(data)
+
+    def _process(self) -> None:
+        # Replaces PyG's Dataset._process, which reads processed/pre_transform.pt with
+        # torch.load(weights_only=False) and writes without a lock or a rename.
+        from filelock import FileLock
+        os.makedirs(self.processed_dir, exist_ok=True)
+        path = self.processed_paths[0]
+        with FileLock(osp.join(self.processed_dir, '.lock')):
+            if not self.force_reload and osp.exists(path):
+                try:
+                    data = load_processed(path, self.fingerprint)
+                    self._check(data)
+                    self._processed_data = data
+                except (CacheError, ValueError) as e:
+                    warnings.warn(f'{type(self).__name__}: {e}; re-processing it', stacklevel=3)
+            if self._processed_data is None:
+                if self.log and 'PYTEST_CURRENT_TEST' not in os.environ:
+                    print(f'Processing {type(self).__name__}...', file=sys.stderr)
+                self.process()
+            self._prune(path)
+
+    def _prune(self, keep: str) -> None:
+        r"""Delete processed files that :obj:`keep` supersedes: other ``data_*.pt``,
+        PyG's ``pre_transform.pt`` / ``pre_filter.pt`` and orphaned temporary files."""
+        folder = self.processed_dir
+        stale = [osp.join(folder, f) for f in ('pre_transform.pt', 'pre_filter.pt')]
+        stale += glob.glob(osp.join(folder, '.*.tmp'))
+        name = osp.basename(keep)
+        if name.startswith('data_'):  # the same variant, another fingerprint
+            prefix = name[:name.rindex('_') + 1]
+            stale += [f for f in glob.glob(osp.join(folder, f'{prefix}*.pt'))
+                      if '_' not in osp.basename(f)[len(prefix):]]
+        for f in stale:
+            if osp.abspath(f) != osp.abspath(keep) and osp.isfile(f):
+                try:
+                    os.remove(f)
+                except OSError:  # pragma: no cover - e.g. a read-only file
+                    pass
 
     def raw(self, name: str) -> str:
         r"""Path of the raw file :obj:`name`."""

@@ -1,8 +1,11 @@
+import os.path as osp
+
 import numpy as np
 from torch_geometric.data import HeteroData
 
 from torch_geometric_kgrec.datasets.base import KGRecDataset
 from torch_geometric_kgrec.datasets.io import first_unique, read_table
+from torch_geometric_kgrec.datasets.report import DropReport
 from torch_geometric_kgrec.datasets.schema import make_kgrec_data
 
 
@@ -82,9 +85,21 @@ def load_book_crossing(ratings_path: str, kg_path: str, item_map_path: str) -> H
 
     r = read_table(ratings_path, ['int', 'int', 'int'], names=['user', 'item', 'label'])
     kg = read_table(kg_path, ['int', 'int', 'int'], names=['head', 'relation', 'tail'])
+    # negative ids: errors through the range checks below (the one policy of report.py)
     has_zero = any(int(a.min()) == 0 for a in (r['item'], kg['head'], kg['tail'])
                    if a.size)
     base = 0 if has_zero else 1
+    if has_zero and r['item'].size and int(r['item'].max()) == num_items:
+        # ids 0 .. num_items: one too many for either base. The files are 1-based when
+        # the largest item id is num_items, so the offending line is the one with a 0.
+        big = r.line_of(int(np.argmax(r['item'])))
+        for tbl, col in ((r, 'item'), (kg, 'head'), (kg, 'tail')):
+            zero = np.flatnonzero(tbl[col] == 0)
+            if zero.size:
+                raise tbl.error(int(zero[0]), f'{col} id 0, but the item ids run up to '
+                                f'{num_items} = the number of items (line {big} of '
+                                f'{osp.basename(ratings_path)}): the ids are 1-based, so 0 '
+                                'is out of range')
     r.check_range('user', 0, 2**62, 'user id')
     r.check_range('item', base, num_items + base, 'item id')
     r.check_range('label', 0, 2, 'label (0 or 1)')
@@ -94,6 +109,9 @@ def load_book_crossing(ratings_path: str, kg_path: str, item_map_path: str) -> H
 
     user, item, label = r['user'], r['item'] - base, r['label']
     keep = first_unique(user, item)
+    report = DropReport(ratings_path)
+    report.add_rows(r, np.setdiff1d(np.arange(len(r)), keep),
+                    'exact duplicate (user, item, label) rows dropped (first kept)')
     if keep.size != len(r):  # duplicates: identical rows are dropped, conflicts raise
         key = user * num_items + item
         dropped = np.setdiff1d(np.arange(len(r)), keep)
@@ -108,7 +126,12 @@ def load_book_crossing(ratings_path: str, kg_path: str, item_map_path: str) -> H
 
     h, rel, t = kg['head'] - base, kg['relation'], kg['tail'] - base
     tk = first_unique(h, rel, t)
+    kg_report = DropReport(kg_path)
+    kg_report.add_rows(kg, np.setdiff1d(np.arange(len(kg)), tk),
+                       'duplicate triples dropped (first kept)')
     h, rel, t = h[tk], rel[tk], t[tk]
+    report.warn()
+    kg_report.warn()
     ent_orig = np.union1d(np.arange(num_items), np.concatenate([h, t]))
     h, t = np.searchsorted(ent_orig, h), np.searchsorted(ent_orig, t)
     rel_orig, rel_idx = np.unique(rel, return_inverse=True)

@@ -12,7 +12,6 @@ Both return a :class:`~torch_geometric.data.HeteroData` in the schema of
 :mod:`torch_geometric_kgrec.datasets.schema`.
 """
 import os.path as osp
-import warnings
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -21,6 +20,7 @@ from torch_geometric.data import HeteroData
 from torch_geometric_kgrec.datasets.io import (DataFormatError, Table, factorize,
                                                first_unique, read_adjacency_lists,
                                                read_lines, read_table)
+from torch_geometric_kgrec.datasets.report import DropReport, check_non_negative
 from torch_geometric_kgrec.datasets.schema import make_kgrec_data
 
 __all__ = ['load_mkr_format', 'load_kgat_format', 'read_item_entity_map']
@@ -47,32 +47,79 @@ def read_item_entity_map(path: str) -> Tuple[np.ndarray, np.ndarray]:
     return items, ents
 
 
-def _mkr_kg(kg: Table, entity_index: Dict[str, int]) -> Tuple[np.ndarray, np.ndarray,
-                                                               np.ndarray, List[str], int]:
+def _mkr_kg(kg: Table, entity_index: Dict[str, int],
+            report: Optional[DropReport] = None) -> Tuple[np.ndarray, np.ndarray,
+                                                          np.ndarray, List[str], int]:
     r"""MKR's ``convert_kg``: a triple whose head is not yet known (neither an item nor
     a tail seen on an earlier line) is skipped; unseen tails become new entities in order
-    of appearance; relations are indexed in order of appearance."""
+    of appearance; relations are indexed in order of appearance. Skipped and duplicate
+    triples are counted in :obj:`report`."""
     heads, rels, tails = kg[0].tolist(), kg[1].tolist(), kg[2].tolist()
     relation_index: Dict[str, int] = {}
     h_out: List[int] = []
     r_out: List[int] = []
     t_out: List[int] = []
-    skipped = 0
-    for h, r, t in zip(heads, rels, tails):
+    row_out: List[int] = []
+    skipped: List[int] = []
+    for row, (h, r, t) in enumerate(zip(heads, rels, tails)):
         hi = entity_index.get(h)
         if hi is None:
-            skipped += 1
+            skipped.append(row)
             continue
         ti = entity_index.setdefault(t, len(entity_index))
         ri = relation_index.setdefault(r, len(relation_index))
         h_out.append(hi)
         r_out.append(ri)
         t_out.append(ti)
+        row_out.append(row)
     h_arr = np.asarray(h_out, dtype=np.int64)
     r_arr = np.asarray(r_out, dtype=np.int64)
     t_arr = np.asarray(t_out, dtype=np.int64)
     keep = first_unique(h_arr, r_arr, t_arr)
-    return h_arr[keep], r_arr[keep], t_arr[keep], list(relation_index), skipped
+    if report is not None:
+        report.add_rows(kg, np.asarray(skipped, dtype=np.int64),
+                        'triples skipped: head neither an item nor a tail of an earlier '
+                        "line (as MKR's preprocess.py)")
+        report.add_rows(kg, np.setdiff1d(np.asarray(row_out, dtype=np.int64),
+                                         np.asarray(row_out, dtype=np.int64)[keep]),
+                        'duplicate triples dropped (first kept)')
+    return h_arr[keep], r_arr[keep], t_arr[keep], list(relation_index), len(skipped)
+
+
+def _duplicates(table: Table, rows: np.ndarray, value: np.ndarray, *keys: np.ndarray,
+                report: DropReport, what: str) -> None:
+    r"""Count the rows of :obj:`rows` whose :obj:`keys` repeat an earlier row: exact
+    duplicates (same :obj:`value`) and conflicting ones (another value)."""
+    if rows.size < 2:
+        return
+    _, first, inv = np.unique(np.stack(keys, axis=1), axis=0, return_index=True,
+                              return_inverse=True)
+    first_of = first[inv.reshape(-1)]
+    dup = first_of != np.arange(rows.size)
+    conflict = dup & (value != value[first_of])
+    report.add_rows(table, rows[dup & ~conflict], f'exact duplicate {what} rows dropped '
+                    '(first kept)')
+    report.add_rows(table, rows[conflict], f'conflicting duplicate {what} rows dropped '
+                    '(the first row is kept)')
+
+
+def _check_kg_plausible(kg: Table, rel_tokens: np.ndarray, h: np.ndarray, t: np.ndarray,
+                        num_items: int) -> None:
+    r"""MKR's ``kg.txt`` names its relations and links most items: integer relation
+    tokens (a ``kg_final.txt`` of another layout) or under half of the items occurring
+    in a kept triple are errors, with the reason."""
+    if rel_tokens.size and all(str(x).lstrip('-').isdigit() for x in rel_tokens[:1000]) \
+            and all(str(x).lstrip('-').isdigit() for x in rel_tokens):
+        raise kg.error(0, f'the relation column holds integer ids (here {rel_tokens[0]!r}), '
+                       "but an MKR kg.txt names its relations (e.g. 'music.artist.genre'): "
+                       'is this a kg_final.txt of the KGAT / RippleNet layout?')
+    ents = np.concatenate([h, t])
+    linked = np.unique(ents[ents < num_items]).size
+    if num_items and linked < 0.5 * num_items:
+        raise DataFormatError(kg.path, None, f'only {linked:,} of the {num_items:,} items '
+                              'occur in a kept triple (under half): the KG does not match '
+                              'the item list (wrong kg.txt, or triples whose heads are '
+                              'unknown when met?)')
 
 
 def load_mkr_format(rating_path: str, item_map_path: str, kg_path: str, *,
@@ -107,21 +154,37 @@ def load_mkr_format(rating_path: str, item_map_path: str, kg_path: str, *,
     dtypes = ['int', 'int', 'float'] + (['int'] if with_time else [])
     r = read_table(rating_path, dtypes, sep=rating_sep, header=rating_header, names=names)
     r.check_finite('rating', 'rating')
+    check_non_negative(r, 'user', 'item')
     user, item, rating = r['user'], r['item'], r['rating']
+    report = DropReport(rating_path)
     order = np.argsort(item_ids, kind='stable')
     pos_in_sorted = np.searchsorted(item_ids[order], item)
     pos_in_sorted = np.minimum(pos_in_sorted, max(num_items - 1, 0))
     known = (item_ids[order][pos_in_sorted] == item) if num_items else np.zeros_like(
         item, dtype=bool)
+    report.add_rows(r, np.flatnonzero(~known), 'rows of items not in '
+                    f'{osp.basename(item_map_path)} dropped')
     rows = np.flatnonzero(known)
+    _duplicates(r, rows, rating[rows], user[rows], item[rows], report=report,
+                what='(user, item)')
     rows = rows[first_unique(user[rows], item[rows])]
+    report.add_rows(r, rows[rating[rows] < threshold],
+                    f'rows with rating below the threshold {threshold:g} dropped')
     rows = rows[rating[rows] >= threshold]
+    lost = np.setdiff1d(np.unique(user), np.unique(user[rows]))
+    if lost.size:
+        report.add(lost.size, 'users left without interactions (not kept)',
+                   r.line_of(int(np.flatnonzero(np.isin(user, lost))[0])))
     item_index = order[pos_in_sorted[rows]]
     user_code, user_uniq = factorize(user[rows], order='appearance')
 
     entity_index: Dict[str, int] = {e: i for i, e in enumerate(item_ents.tolist())}
     kg = read_table(kg_path, ['str', 'str', 'str'], names=['head', 'relation', 'tail'])
-    h, rel, t, rel_names, _ = _mkr_kg(kg, entity_index)
+    kg_report = DropReport(kg_path)
+    h, rel, t, rel_names, _ = _mkr_kg(kg, entity_index, kg_report)
+    _check_kg_plausible(kg, kg[1], h, t, num_items)
+    report.warn()
+    kg_report.warn()
     attrs = {'rating': rating[rows]}
     if with_time:
         attrs['time'] = r['time'][rows]
@@ -191,12 +254,14 @@ def load_kgat_format(train_path: str, test_path: str, kg_path: str, *,
     rels_l = _read_id_list(relation_list, 2) if relation_list else None
 
     parts = []
+    reports = {}
     for path in (train_path, test_path):
         users, counts, items, lines = read_adjacency_lists(path)
-        for j in np.flatnonzero(counts == 0).tolist():
-            warnings.warn(f'{path}, line {int(lines[j])}: user {int(users[j])} has no '
-                          'items; the line contributes no interaction (as in KGAT)',
-                          UserWarning, stacklevel=2)
+        reports[path] = report = DropReport(path)
+        empty = np.flatnonzero(counts == 0)
+        if empty.size:
+            report.add(empty.size, 'lines with a user id and no items (they contribute no '
+                       'interaction, as in KGAT)', int(lines[empty[0]]))
         u = np.repeat(users, counts)
         line_of = np.repeat(lines, counts)
         parts.append((path, u, items, line_of, users, lines))
@@ -231,11 +296,21 @@ def load_kgat_format(train_path: str, test_path: str, kg_path: str, *,
                               'entities (items must be the entities 0 .. I-1)')
 
     keep = first_unique(h, r, t)
+    kg_report = DropReport(kg_path)
+    kg_report.add_rows(kg, np.setdiff1d(np.arange(len(kg)), keep),
+                       'duplicate triples dropped (first kept)')
     h, r, t = h[keep], r[keep], t[keep]
 
     (trp, tru, tri, trl, _, _), (tep, teu, tei, tel, _, _) = parts
     tr_keep = first_unique(tru, tri)
     te_keep = first_unique(teu, tei)
+    for path, n, kept, ln in ((trp, tru.size, tr_keep, trl), (tep, teu.size, te_keep, tel)):
+        merged = np.setdiff1d(np.arange(n), kept)
+        if merged.size:
+            reports[path].add(merged.size, 'repeated (user, item) pairs merged (first kept)',
+                              int(ln[merged].min()))
+    for report in list(reports.values()) + [kg_report]:
+        report.warn()
     tru, tri, trl = tru[tr_keep], tri[tr_keep], trl[tr_keep]
     teu, tei, tel = teu[te_keep], tei[te_keep], tel[te_keep]
     tr_key = tru * num_items + tri

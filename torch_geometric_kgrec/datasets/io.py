@@ -25,7 +25,6 @@ takes well under a second); only when that fails does a line-by-line scan run to
 and report the first offending line.
 """
 import io
-import os
 import re
 from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -40,7 +39,6 @@ __all__ = [
     'read_adjacency_lists',
     'first_unique',
     'factorize',
-    'file_fingerprint',
 ]
 
 _INT_RE = re.compile(r'[+-]?\d+\Z')
@@ -220,6 +218,12 @@ def _check_header(path: str, header_line: str, sep: Optional[str],
             f'{list(expected)}, found {found}')
 
 
+def _empty_file(path: str, text: str) -> 'DataFormatError':
+    what = 'is empty (0 bytes)' if not text else 'holds only whitespace'
+    return DataFormatError(path, None, f'the file {what}: an empty or truncated download? '
+                           'Replace it with the published file')
+
+
 def read_table(path: str, dtypes: Sequence[str], *, sep: Optional[str] = '\t',
                header: Union[int, Sequence[str]] = 0,
                names: Optional[Sequence[str]] = None, allow_empty: bool = False,
@@ -254,6 +258,8 @@ def read_table(path: str, dtypes: Sequence[str], *, sep: Optional[str] = '\t',
     else:
         expected = None
     text = _read_text(path, encoding)
+    if not text.strip() and not allow_empty:
+        raise _empty_file(path, text)
     if expected is not None:
         first = text.split('\n', 1)[0]
         _check_header(path, first, sep, expected)
@@ -311,6 +317,8 @@ def read_atomic(path: str, fields: Mapping[str, str]) -> Table:
             ``'str'``), in the order they should appear in the returned table.
     """
     text = _read_text(path)
+    if not text.strip():
+        raise _empty_file(path, text)
     first = text.split('\n', 1)[0]
     header = [h.strip() for h in first.split('\t')]
     col_names = [h.split(':', 1)[0] for h in header]
@@ -347,6 +355,8 @@ def read_adjacency_lists(path: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray,
         decides what that means. Non-integer tokens raise :class:`DataFormatError`.
     """
     text = _read_text(path)
+    if not text.strip():
+        raise _empty_file(path, text)
     values = None
     if text.isascii() and '_' not in text:  # int() would accept '1_000'
         # Tokens per line, vectorised over the bytes: a token starts at a non-space
@@ -457,16 +467,3 @@ def factorize(values: np.ndarray, order: str = 'appearance') -> Tuple[np.ndarray
     rank = np.empty_like(perm)
     rank[perm] = np.arange(perm.size)
     return rank[inv].astype(np.int64), uniq[perm]
-
-
-def file_fingerprint(paths: Sequence[str]) -> str:
-    r"""A short hash of the absolute paths and sizes of :obj:`paths` (used to tell
-    processed files of different raw copies apart)."""
-    import hashlib
-    h = hashlib.sha1()
-    for p in paths:
-        if os.path.exists(p):
-            h.update(os.path.abspath(p).encode())
-            h.update(str(os.path.getsize(p)).encode())
-    return h.hexdigest()[:8]
-

@@ -9,8 +9,9 @@ import numpy as np
 from torch_geometric.data import HeteroData, download_url, extract_zip
 
 from torch_geometric_kgrec.datasets.base import KGRecDataset
-from torch_geometric_kgrec.datasets.io import (Table, factorize, file_fingerprint,
-                                               first_unique, read_atomic, read_table)
+from torch_geometric_kgrec.datasets.io import (Table, factorize, first_unique, read_atomic,
+                                               read_table)
+from torch_geometric_kgrec.datasets.report import check_non_negative, report_duplicates
 from torch_geometric_kgrec.datasets.schema import make_kgrec_data
 from torch_geometric_kgrec.datasets.title_match import match_titles
 
@@ -55,7 +56,8 @@ class MovieLens100KKG(KGRecDataset):
     isolated entities and MIDs that lose their item are ordinary entities.
 
     :obj:`data.item_text` is ``"<title> (<year>). Genres: <g1>, <g2>"``,
-    :obj:`data.item_genres` the genre lists and :obj:`data.entity_names` the item
+    :obj:`data.item_genres` the genre lists, :obj:`data.item_years` the release years
+    (:obj:`''` when missing) and :obj:`data.entity_names` the item
     titles for items and the FB15k name (underscores as spaces) or :obj:`None` for
     other entities. See ``datasets/movielens-100k.md``.
 
@@ -126,8 +128,8 @@ class MovieLens100KKG(KGRecDataset):
                 'ml-1m-movies.dat', 'fb15k-mid2name.txt']
 
     @property
-    def processed_file_names(self) -> str:
-        return f'data_{self.link}_{file_fingerprint(self.raw_paths)}.pt'
+    def variant(self) -> str:
+        return self.link
 
     def fetch(self) -> None:
         self._download_all(
@@ -278,8 +280,10 @@ def load_movielens_100k(inter_path: str, item_path: str, link_path: str, kg_path
                                      'timestamp': 'float'})
     inter.check_finite('rating', 'rating')
     inter.check_finite('timestamp', 'timestamp')
+    check_non_negative(inter, 'user_id', 'item_id')
     items = item_index(inter, 'item_id')
     keep = first_unique(inter['user_id'], items)
+    report_duplicates(inter, keep, 'rating', 'user_id', 'item_id')
     user_orig, user_idx = np.unique(inter['user_id'][keep], return_inverse=True)
 
     lt = read_atomic(link_path, {'item_id': 'int', 'entity_id': 'str'})
@@ -303,6 +307,7 @@ def load_movielens_100k(inter_path: str, item_path: str, link_path: str, kg_path
     kg = read_atomic(kg_path, {'head_id': 'str', 'relation_id': 'str', 'tail_id': 'str'})
     heads, rels, tails = (kg[c].astype(str) for c in ('head_id', 'relation_id', 'tail_id'))
     tk = first_unique(heads, rels, tails)
+    report_duplicates(kg, tk)
     heads, rels, tails = heads[tk], rels[tk], tails[tk]
     both = np.stack([heads, tails], axis=1).reshape(-1)  # appearance order: h, t, h, ...
     codes, uniq = factorize(both, order='appearance')
@@ -326,7 +331,7 @@ def load_movielens_100k(inter_path: str, item_path: str, link_path: str, kg_path
     entity_names: List[Optional[str]] = list(titles) + [
         fb15k.get(m) for m in entity_ids[num_items:]]
     texts = [item_text(t, y, g) for t, y, g in zip(titles, years, genres)]
-    return make_kgrec_data(
+    data = make_kgrec_data(
         num_users=user_orig.size, num_items=num_items, num_entities=len(entity_ids),
         kg_edge_index=ent.T, kg_edge_type=rel_idx, relation_names=list(rel_names),
         interactions=np.stack([user_idx, items[keep]]),
@@ -336,3 +341,7 @@ def load_movielens_100k(inter_path: str, item_path: str, link_path: str, kg_path
         user_ids=[str(u) for u in user_orig.tolist()],
         item_ids=[str(i) for i in item_orig.tolist()], entity_ids=entity_ids,
         entity_names=entity_names)
+    # release years ('' when missing): the title sentence of semantic contrastive
+    # learning reads "A movie title is <title> (<year>)."
+    data.item_years = [str(y).strip() for y in years]
+    return data

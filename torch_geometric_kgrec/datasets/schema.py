@@ -17,6 +17,10 @@ attribute                                                      meaning
                                                                tail (no inverse triples
                                                                are added)
 ``data['entity', 'kg', 'entity'].edge_type``                   ``[T]`` long in ``[0, R)``
+``data.kg_relation_counts``                                    ``[R]`` long: triples per
+                                                               relation when the data was
+                                                               built (detects relation ids
+                                                               mangled by PyG transforms)
 ``data['user', 'interacts', 'entity'].edge_index``             ``[2, N]`` observed
                                                                positives (user, item):
                                                                unique pairs, sorted by
@@ -138,6 +142,9 @@ def make_kgrec_data(
     kg_ei = _long(kg_edge_index, 'kg_edge_index').view(2, -1)
     data[KG].edge_index = kg_ei.contiguous()
     data[KG].edge_type = _long(kg_edge_type, 'kg_edge_type').view(-1)
+    et = data[KG].edge_type
+    if et.numel() and int(et.min()) >= 0:
+        data.kg_relation_counts = torch.bincount(et, minlength=len(data.relation_names))
 
     ei = _long(interactions, 'interactions').view(2, -1)
     perm = _sort_pairs(ei, int(num_items), 'interactions')
@@ -211,19 +218,35 @@ def _check_sorted_unique(ei: Tensor, num_items: int, name: str) -> Tensor:
     return key
 
 
+_MANGLED = ('; relation ids were probably changed by a PyG transform: '
+            'T.ToUndirected() adds reversed triples with the *same* relation and coalesces '
+            'parallel edges by *summing* their edge_type, T.AddSelfLoops() adds edges '
+            'without relations; use torch_geometric_kgrec.transforms.AddInverseRelations '
+            '(inverse relations r + R, self-loops with a padding relation) instead')
+
+
 def validate_kgrec_data(data: HeteroData) -> None:
     r"""Check that :obj:`data` follows the schema of the module docstring: node counts,
     ``num_items <= E``, relation names, dtypes and shapes, index ranges, interactions
     unique and sorted by (user, item), per-interaction attributes of the right length
     (``rating`` finite float, ``time`` long, masks bool), negatives disjoint from
-    positives, and the lengths of ``item_text`` / ``item_genres`` / ``user_ids`` /
-    ``item_ids`` / ``entity_ids`` / ``entity_names``.
+    positives, the lengths of ``item_text`` / ``item_genres`` / ``user_ids`` /
+    ``item_ids`` / ``entity_ids`` / ``entity_names``, and that the KG's relation ids
+    were not mangled by a PyG transform (``edge_type`` in sync with ``edge_index`` and,
+    where the data records them, its per-relation counts equal to
+    ``data.kg_relation_counts``; the error names the probable transform).
 
     Raises:
         ValueError: naming the first violation.
     """
     if not isinstance(data, HeteroData):
-        _fail(f'expected a HeteroData object (got {type(data).__name__})')
+        hint = ''
+        if getattr(data, 'node_type', None) is not None and \
+                getattr(data, 'edge_type', None) is not None:
+            hint = ('; this looks like the output of HeteroData.to_homogeneous(), whose '
+                    'edge_type holds edge-store ids, not KG relations (use the KG edge '
+                    "store data['entity', 'kg', 'entity'] directly)")
+        _fail(f'expected a HeteroData object (got {type(data).__name__}){hint}')
     if 'user' not in data.node_types or 'entity' not in data.node_types:
         _fail("data needs the node types 'user' and 'entity'")
     U, E = data['user'].num_nodes, data['entity'].num_nodes
@@ -252,11 +275,31 @@ def validate_kgrec_data(data: HeteroData) -> None:
         _fail(f'data{list(KG)}.edge_type must be a 1-D torch.long Tensor')
     if et.numel() != kg.edge_index.size(1):
         _fail(f'data{list(KG)}.edge_type has {et.numel()} entries for '
-              f'{kg.edge_index.size(1)} triples')
+              f'{kg.edge_index.size(1)} triples: edge_index and edge_type are out of '
+              f'sync, probably after a transform that adds or merges edges without '
+              'their relations (T.AddSelfLoops(), T.AddRemainingSelfLoops(), '
+              'T.RemoveDuplicatedEdges(), torch_geometric.utils.add_self_loops); use '
+              'torch_geometric_kgrec.transforms.AddInverseRelations(self_loops=True)')
     if et.numel() > 0 and (int(et.min()) < 0 or int(et.max()) >= R):
         bad = int(et.min()) if int(et.min()) < 0 else int(et.max())
         _fail(f'data{list(KG)}.edge_type holds relation {bad} outside [0, {R}) '
-              f'(len(relation_names)={R})')
+              f'(len(relation_names)={R}){_MANGLED}')
+    counts = getattr(data, 'kg_relation_counts', None)
+    if isinstance(counts, Tensor):
+        now = torch.bincount(et, minlength=R) if et.numel() else torch.zeros(R, dtype=torch.long)
+        if counts.numel() != R or not torch.equal(now.cpu(), counts.cpu().long()):
+            T0, T = int(counts.sum()), et.numel()
+            if counts.numel() == R:
+                diff = torch.nonzero(now.cpu() != counts.cpu().long()).view(-1)
+                r = int(diff[0])
+                detail = (f'relation {r} ({names[r]!r}) has {int(now[r])} triples, '
+                          f'{int(counts[r])} when the data was built')
+            else:
+                detail = f'{counts.numel()} relation counts for {R} relations'
+            _fail(f'data{list(KG)}.edge_type no longer matches data.kg_relation_counts '
+                  f'({T} triples now, {T0} when the data was built; {detail}){_MANGLED}. '
+                  'If you changed the KG on purpose, set data.kg_relation_counts = '
+                  f'torch.bincount(edge_type, minlength={R}) afterwards')
 
     if INTERACTS not in data.edge_types:
         _fail(f'data has no interaction edge type {INTERACTS}')

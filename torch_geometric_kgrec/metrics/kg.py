@@ -25,6 +25,7 @@ from typing import Callable, Dict, Iterable, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
+from torch_geometric_kgrec.distributed import all_reduce_sum, resolve_group
 from torch_geometric_kgrec.metrics.ranking import _TIE_FACTOR, rank_with_ties
 
 __all__ = [
@@ -147,6 +148,8 @@ def kg_completion_ranks(
     ties: str = 'pessimistic',
     device: Optional[Union[str, torch.device]] = None,
     progress: bool = False,
+    distributed: Optional[bool] = None,
+    group=None,
 ) -> Dict[str, Tensor]:
     r"""Rank of the true entity of every test triple (see the module docstring).
 
@@ -186,15 +189,20 @@ def kg_completion_ranks(
             'head': _KnownTrue(ft, fr, fh, num_entities, R),
         }
 
-    out = {key: [] for key in ['raw_head', 'raw_tail'] +
+    # Sharded: rank r of W ranks batches r, r + W, ...; every other entry stays 0 here
+    # and the ranks (exact small integers / halves in float64) are summed over ranks.
+    group, rank_id, world_size = resolve_group(distributed, group)
+    out = {key: torch.zeros(h.numel(), dtype=torch.double, device=device)
+           for key in ['raw_head', 'raw_tail'] +
            (['filtered_head', 'filtered_tail'] if known else [])}
     entities = torch.arange(num_entities, device=device)
-    starts = range(0, h.numel(), batch_size)
+    starts = range(rank_id * batch_size, h.numel(), world_size * batch_size)
     if progress:
         from tqdm.auto import tqdm
         starts = tqdm(starts, desc='evaluate_kg_completion', unit='batch')
     for start in starts:
         hb, rb, tb = (x[start:start + batch_size] for x in (h, r, t))
+        end = start + hb.numel()
         B = hb.numel()
         arange = torch.arange(B, device=device)
         for side in ('head', 'tail'):
@@ -213,14 +221,15 @@ def kg_completion_ranks(
             target_score = score[arange, target]
             valid = torch.ones_like(score, dtype=torch.bool)
             valid[arange, target] = False
-            out[f'raw_{side}'].append(rank_with_ties(target_score, score, valid, ties))
+            out[f'raw_{side}'][start:end] = rank_with_ties(target_score, score, valid, ties)
             if known:
                 row, col = known[side].gather(fixed, rb)
                 valid[row, col] = False
-                out[f'filtered_{side}'].append(
-                    rank_with_ties(target_score, score, valid, ties))
-    empty = torch.empty(0, dtype=torch.double, device=device)
-    return {key: torch.cat(value) if value else empty for key, value in out.items()}
+                out[f'filtered_{side}'][start:end] = rank_with_ties(
+                    target_score, score, valid, ties)
+    if world_size > 1:
+        out = {key: all_reduce_sum(value, group) for key, value in out.items()}
+    return out
 
 
 @torch.no_grad()
@@ -235,6 +244,8 @@ def evaluate_kg_completion(
     ties: str = 'pessimistic',
     device: Optional[Union[str, torch.device]] = None,
     progress: bool = False,
+    distributed: Optional[bool] = None,
+    group=None,
 ) -> Dict[str, float]:
     r"""Raw and filtered KG completion metrics for head and tail prediction (see the
     module docstring for the ranking protocol).
@@ -261,6 +272,13 @@ def evaluate_kg_completion(
         device (torch.device, optional): Device of the candidate tensors passed to
             :obj:`score_fn`. (default: device of :obj:`test_triples`)
         progress (bool): Show a :obj:`tqdm` progress bar. (default: :obj:`False`)
+        distributed (bool, optional): Shard the test triples over the ranks of
+            :obj:`group` (rank :math:`r` of :math:`W` scores batches :math:`r, r + W,
+            \dots`; the ranks are all-reduced, so every rank returns exactly the
+            single-process result). :obj:`None` (default): when
+            :mod:`torch.distributed` is initialised; :obj:`False`: never. Every rank
+            must call it with the same arguments.
+        group (ProcessGroup, optional): Process group. (default: the whole world)
 
     Returns:
         A flat dict with, for :obj:`setting` in :obj:`raw`/:obj:`filtered` and
@@ -276,7 +294,7 @@ def evaluate_kg_completion(
     if not ks or ks[0] <= 0:
         raise ValueError(f"'ks' must be positive integers (got {ks})")
     ranks = kg_completion_ranks(score_fn, test_triples, num_entities, filter_triples,
-                                batch_size, ties, device, progress)
+                                batch_size, ties, device, progress, distributed, group)
     _, rel, _ = _as_triples(test_triples, 'test_triples', ranks['raw_head'].device)
     if rel.numel() == 0:
         raise ValueError("'test_triples' is empty")

@@ -44,6 +44,8 @@ from torch_geometric.metrics import (
     LinkPredRecall,
 )
 
+from torch_geometric_kgrec.distributed import all_gather_cat, all_reduce_sum, resolve_group
+
 __all__ = [
     'RANKING_METRICS',
     'mask_excluded',
@@ -201,6 +203,8 @@ def evaluate_ranking(
     users: Optional[Tensor] = None,
     device: Optional[Union[str, torch.device]] = None,
     progress: bool = False,
+    distributed: Optional[bool] = None,
+    group=None,
 ) -> Dict[str, float]:
     r"""Full-ranking top-:math:`k` evaluation over all items (see the module
     docstring for the exact metric definitions, identical to PyG's
@@ -237,6 +241,16 @@ def evaluate_ranking(
             :obj:`score_fn` and of the metric computation. (default: device of
             :obj:`test_edge_index`)
         progress (bool): Show a :obj:`tqdm` progress bar. (default: :obj:`False`)
+        distributed (bool, optional): Shard the users over the ranks of
+            :obj:`group`: rank :math:`r` of :math:`W` scores batches :math:`r, r + W,
+            \dots` and the per-batch metric sums are all-reduced, so every rank
+            returns exactly the single-process result (the sums are folded in batch
+            order). :obj:`None` (default): shard when :mod:`torch.distributed` is
+            initialised; :obj:`False`: evaluate all users here (then it must not be
+            called on only some ranks otherwise). Every rank of the group must call
+            it with the same arguments.
+        group (ProcessGroup, optional): Process group to shard over. (default: the
+            whole world)
 
     Returns:
         :obj:`{'recall@20': float, 'ndcg@20': float, ..., 'num_users': int}` with a
@@ -278,13 +292,19 @@ def evaluate_ranking(
         f'{name}@{k}': RANKING_METRICS[name](k)
         for k in ks for name in metrics
     }).to(device=device, dtype=torch.float64)  # accumulate in float64
+    names = list(collection.keys())
 
-    starts = range(0, eval_users.numel(), batch_size)
+    group, rank, world_size = resolve_group(distributed, group)
+    num_batches = -(-eval_users.numel() // batch_size)
+    # Per-batch metric sums and counts; this rank fills rows rank, rank + W, ...
+    sums = torch.zeros(num_batches, len(names), dtype=torch.float64, device=device)
+    counts = torch.zeros(num_batches, len(names), dtype=torch.long, device=device)
+    batches = range(rank, num_batches, world_size)
     if progress:
         from tqdm.auto import tqdm
-        starts = tqdm(starts, desc='evaluate_ranking', unit='batch')
-    for start in starts:
-        batch = eval_users[start:start + batch_size]
+        batches = tqdm(batches, desc='evaluate_ranking', unit='batch')
+    for b in batches:
+        batch = eval_users[b * batch_size:(b + 1) * batch_size]
         scores = score_fn(batch)
         _check_scores(scores, batch.numel(), num_items)
         scores = scores.to(device).contiguous()  # copies expanded (stride-0) views
@@ -300,9 +320,22 @@ def evaluate_ranking(
         # A masked (-inf) position becomes the sentinel `num_items`, never a label:
         index = index.masked_fill(values == float('-inf'), num_items)
         row, col = _gather(test_ptr, test_col, batch)
+        for metric in collection.values():  # this batch's sums only
+            metric.accum.zero_()
+            metric.total.zero_()
         collection.update(index, torch.stack([row, col], dim=0))
-
-    out = {name: float(value) for name, value in collection.compute().items()}
+        for j, name in enumerate(names):
+            sums[b, j] = collection[name].accum
+            counts[b, j] = collection[name].total
+    if world_size > 1:  # every row is non-zero on one rank only: the sum is exact
+        sums, counts = all_reduce_sum(sums, group), all_reduce_sum(counts, group)
+    # Fold the batch sums in batch order, as a single process accumulates them:
+    accum = torch.zeros(len(names), dtype=torch.float64, device=device)
+    for b in range(num_batches):
+        accum += sums[b]
+    total = counts.sum(0)
+    value = torch.where(total > 0, accum / total.clamp(min=1), torch.zeros_like(accum))
+    out = dict(zip(names, value.tolist()))
     if eval_users.numel() == 0:  # e.g. an empty cold-start bucket: undefined, not 0
         out = {name: float('nan') for name in out}
     out = {f'{m}@{k}': out[f'{m}@{k}'] for m in metrics for k in ks}
@@ -311,7 +344,8 @@ def evaluate_ranking(
 
 
 def sampled_ranking_metrics(pos_score: Tensor, neg_score: Tensor, ks: Iterable[int] = (10, ),
-                            ties: str = 'pessimistic') -> Dict[str, float]:
+                            ties: str = 'pessimistic', distributed: Optional[bool] = None,
+                            group=None) -> Dict[str, float]:
     r"""Sampled ranking metrics: each test case ranks one positive against
     :math:`N` sampled negatives (MeKB-Rec: :math:`N = 999`).
 
@@ -335,6 +369,13 @@ def sampled_ranking_metrics(pos_score: Tensor, neg_score: Tensor, ks: Iterable[i
         neg_score (torch.Tensor): Scores of the negatives, shape :obj:`[n, N]`.
         ks (iterable of int): Cut-offs. (default: :obj:`(10,)`)
         ties (str): :obj:`'pessimistic'`, :obj:`'average'` or :obj:`'optimistic'`.
+        distributed (bool, optional): Sharded evaluation: each rank passes the
+            scores of its own test cases (rank :math:`r` the :math:`r`-th contiguous
+            slice, e.g. from :func:`~torch_geometric_kgrec.distributed.shard_bounds`);
+            the ranks are gathered in rank order, so every rank returns exactly the
+            single-process result on the concatenated cases. :obj:`None` (default):
+            when :mod:`torch.distributed` is initialised; :obj:`False`: never.
+        group (ProcessGroup, optional): Process group. (default: the whole world)
 
     Returns:
         :obj:`{'hr@10': float, 'ndcg@10': float}` (one pair of keys per :math:`k`).
@@ -345,7 +386,8 @@ def sampled_ranking_metrics(pos_score: Tensor, neg_score: Tensor, ks: Iterable[i
     if pos_score.dim() != 1 or neg_score.dim() != 2 or neg_score.size(0) != pos_score.size(0):
         raise ValueError(f"Expected pos_score [n] and neg_score [n, N] (got "
                          f"{list(pos_score.shape)} and {list(neg_score.shape)})")
-    if pos_score.numel() == 0:
+    group, _, world_size = resolve_group(distributed, group)
+    if pos_score.numel() == 0 and world_size == 1:
         raise ValueError("'pos_score' is empty")
     if torch.isnan(pos_score).any() or torch.isnan(neg_score).any():
         raise ValueError('Scores contain NaN; ranking is undefined')
@@ -353,6 +395,10 @@ def sampled_ranking_metrics(pos_score: Tensor, neg_score: Tensor, ks: Iterable[i
     if not ks or ks[0] <= 0:
         raise ValueError(f"'ks' must be positive integers (got {ks})")
     rank = rank_with_ties(pos_score, neg_score, ties=ties)
+    if world_size > 1:
+        rank = all_gather_cat(rank, group)
+        if rank.numel() == 0:
+            raise ValueError("'pos_score' is empty on every rank")
     out = {}
     for k in ks:
         hit = rank <= k

@@ -41,3 +41,19 @@ def l2_reg(*embeddings: Tensor, batch_size: Optional[int] = None) -> Tensor:
         batch_size = embeddings[0].size(0)
     total = sum(e.pow(2).sum() for e in embeddings)
     return total / (2 * max(batch_size, 1))
+
+
+def full_softmax_loss(user_emb: Tensor, item_emb: Tensor, pos_items: Tensor) -> Tensor:
+    r"""Full-softmax (sampled-free) retrieval loss over **all** items, averaged over the
+    batch (MeKB-Rec eq. 9; YoutubeDNN's extreme classification):
+
+    .. math::
+        \ell(u, i) = -\log \frac{\exp(s(u, i))}{\sum_{j=0}^{I-1} \exp(s(u, j))},
+        \qquad s(u, i) = \phi(u)^\top \psi(i)
+
+    Args:
+        user_emb (torch.Tensor): User embeddings :math:`\phi(u)`, :obj:`[B, K]`.
+        item_emb (torch.Tensor): Every item embedding :math:`\psi(j)`, :obj:`[I, K]`.
+        pos_items (torch.Tensor): The positive item of each row, :obj:`[B]`.
+    """
+    return F.cross_entropy(user_emb @ item_emb.t(), pos_items)

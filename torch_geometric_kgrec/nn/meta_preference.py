@@ -10,6 +10,7 @@ from torch_geometric.nn.inits import glorot
 from torch_geometric.utils import is_sparse, spmm
 
 from torch_geometric_kgrec.nn.conv.relational_adj import csr_tensor
+from torch_geometric_kgrec.nn.index_checks import index_out_of_range
 
 
 def mean_interaction_matrix(edge_index: Tensor, num_users: int, num_items: int,
@@ -131,9 +132,8 @@ class MetaPreference(MessagePassing):
             if edge_index.dim() != 2 or edge_index.size(0) != 2:
                 raise ValueError(f"'edge_index' must have shape [2, N] of (user, item) "
                                  f"pairs (got {list(edge_index.shape)})")
-            if edge_index.numel() > 0 and (int(edge_index[0].max()) >= num_users or
-                                           int(edge_index[1].max()) >= x.size(0) or
-                                           int(edge_index.min()) < 0):
+            if (index_out_of_range(edge_index[0], num_users) or
+                    index_out_of_range(edge_index[1], x.size(0))):
                 raise ValueError(f"'edge_index' must hold users in [0, {num_users}) and "
                                  f"items in [0, {x.size(0)})")
             # items -> users (source_to_target flow on the flipped (item, user) edges)

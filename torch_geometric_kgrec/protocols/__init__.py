@@ -3,6 +3,9 @@ r"""Evaluation protocols (seeded splits, sampled-ranking negatives) and samplers
 protocol."""
 from .kg_corruption import KGCorruptionSampler
 from .kg_split import kg_triple_split
+from .cdr import (BUCKETS, CDRSplit, activity_buckets, cdr_split, mekb_interactions,
+                  sampled_ranking_cases)
+from .rating_threshold import rating_threshold_labels
 from .sampling import (KGNeighborSampler, PositiveIndex, ReciprocalRatioNegativeSampler,
                        UniformNegativeSampler)
 from .split import (ColdStartSplit, CTRSplit, LabeledPairs, RankingSplit,
@@ -25,4 +28,11 @@ __all__ = [
     'KGNeighborSampler',
     'KGCorruptionSampler',
     'kg_triple_split',
+    'CDRSplit',
+    'cdr_split',
+    'mekb_interactions',
+    'sampled_ranking_cases',
+    'activity_buckets',
+    'BUCKETS',
+    'rating_threshold_labels',
 ]

@@ -6,8 +6,9 @@ seeded through an optional :class:`torch.Generator`.
 **No leakage.** The negative samplers are built from the *training* positives only, on
 purpose: a validation or test item of a user is a legitimate training negative (the model
 must not be told that it is special), and handing the sampler the held-out positives would
-leak them into training (they would never be sampled, which a model can learn). Validation
-and test items are masked at *evaluation* time instead.
+leak them into training (they would never be sampled, which a model can learn). The same
+holds for the popularity counts of :class:`ReciprocalRatioNegativeSampler` (training
+interactions only). Validation and test items are masked at *evaluation* time instead.
 """
 import math
 from typing import Optional, Tuple
@@ -317,8 +318,9 @@ class ReciprocalRatioNegativeSampler(_NegativeSampler):
 
     * :math:`c(i)` is counted on the **training** interactions only (the positives given
       to this sampler), so the held-out interactions never influence training. The
-      authors' public code counts train+test interactions (``read_cf`` accumulates
-      ``item_interact_count`` over both files), which leaks test popularity; we do not.
+      authors' public code accumulates ``item_interact_count`` over the train *and*
+      test files in ``read_cf``, but (see below) never uses the counts to draw, so this
+      does not leak into their reported numbers; it would if the weighted branch ran.
     * Items with :math:`c(i) = 0` (no training interaction) would get an infinite weight;
       the paper's eq. (9) is undefined there (in the authors' Amazon-Book files every
       item has an interaction, so the code never hits the case). We use
@@ -331,6 +333,17 @@ class ReciprocalRatioNegativeSampler(_NegativeSampler):
       :obj:`max_rounds` rounds are drawn exactly from the user's renormalised
       distribution. The result is exactly :math:`P(i \mid u) \propto w_i
       [i \notin \mathcal{P}^+_u]`.
+
+    **The authors' released code does not sample by reciprocal ratio.** Its
+    reciprocal-ratio branch is inverted: both the "uniform" and the "reciprocal ratio"
+    paths call the same unweighted draw, so the code's negatives are uniform whatever the
+    flag says, and the gain that CKMPN's Table 2 attributes to RRS (w/o SoftDCorr vs
+    w/o SoftDCorr + RRS) cannot come from :math:`1/c(i)`. This class implements eq. (9)
+    itself (tested: sampled frequencies match an exact multinomial draw, no positives).
+    Its effect is real and can be large: on MovieLens-100K (all ratings positive,
+    strong popularity) the drawn negatives have a median training count of 1 and only
+    0.6 % of them come from the 20 % most popular items, so a model trained with them
+    learns little about ranking popular items (see ``benchmarks/README.md``).
 
     Args:
         pos_edge_index (torch.Tensor): Training (user, item) positives, :obj:`[2, N]`.

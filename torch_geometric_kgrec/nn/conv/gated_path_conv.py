@@ -49,9 +49,12 @@ class GatedPathConv(MessagePassing):
     :math:`\mathbf{X}\mathbf{E}_R^{\top}`, never as an :math:`|E| \times d` tensor.
     Two equivalent code paths compute the aggregation:
 
-    * a :obj:`[2, E]` tensor :obj:`edge_index` (with :obj:`edge_type`), or a sparse
-      adjacency (:obj:`torch.sparse` / :class:`SparseTensor`, rows = heads, values =
-      relation ids, one relation per (head, tail) pair): PyG gather-multiply-scatter;
+    * a :obj:`[2, E]` tensor :obj:`edge_index` with :obj:`edge_type`, or a sparse
+      adjacency (:obj:`torch.sparse` / :class:`SparseTensor`, rows = heads, all values
+      1) with :obj:`edge_type` giving the relation of each stored entry: PyG
+      gather-multiply-scatter. Sparse values are edge weights as in PyG, never relation
+      ids (coalescing would sum the ids of a pair's several relations; see
+      :func:`~torch_geometric_kgrec.nn.conv.relational_adj.typed_edges`);
     * a :class:`~torch_geometric_kgrec.nn.conv.RelationalAdj` (build it once per
       graph): the triples are grouped by (head, relation) pair :math:`(h, r)`, so
       :math:`\sum_{(h,r,t)} \gamma_{hr} \mathbf{e}_r \odot \mathbf{e}_t =
@@ -123,7 +126,8 @@ class GatedPathConv(MessagePassing):
             gate = xr.view(-1)[edge_index.pair_head * num_rel + edge_index.pair_rel]
             return edge_index.propagate(x, rel, pair_weight=gate.sigmoid())
 
-        edge_index, edge_type = typed_edges(edge_index, edge_type, num_rel)
+        edge_index, edge_type = typed_edges(edge_index, edge_type, num_rel,
+                                             'GatedPathConv')
         size = (x.size(0), x.size(0))
         gate = self.edge_updater(edge_index, xr=xr, edge_type=edge_type, size=size)
         return self.propagate(edge_index, x=x, gate=gate, edge_type=edge_type, rel=rel,

@@ -11,9 +11,14 @@ from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.typing import Adj, OptPairTensor, OptTensor
-from torch_geometric.utils import is_sparse, softmax, to_edge_index
+from torch_geometric.utils import degree, is_sparse, softmax
+
+from torch_geometric_kgrec.nn.conv.relational_adj import typed_edges
+
+from torch_geometric_kgrec.nn.index_checks import index_out_of_range
 
 AGGREGATORS = ('sum', 'concat', 'neighbor')
+SCALINGS = ('sum', 'mean')
 
 
 class KGCNConv(MessagePassing):
@@ -50,12 +55,25 @@ class KGCNConv(MessagePassing):
     with :math:`\sigma = \mathrm{ReLU}` in hidden layers and :math:`\tanh` in the last one.
     A node without neighbours gets :math:`\mathbf{v}^{u}_{\mathcal{N}(v)} = \mathbf{0}`.
 
+    **Scaling.** The paper writes the sums above (:obj:`scaling="sum"`, the default:
+    faithful to the equations). The reference implementation (``aggregators.py``,
+    ``_mix_neighbor_vectors``) *averages* both: the score is
+    :math:`\mathbf{u}^{\top}\mathbf{r} / d` (``reduce_mean`` over the :math:`d`
+    channels) and the neighbourhood vector is :math:`\frac{1}{K}\sum_e
+    \tilde{\pi}^{u}_{r_{v,e}} \mathbf{e}` (``reduce_mean`` over the :math:`K`
+    neighbours; :math:`K` = the node's in-degree in :meth:`forward`);
+    :obj:`scaling="mean"` reproduces it. The difference is not cosmetic: :math:`1/d`
+    is a softmax temperature (flatter attention), and :math:`1/K` shrinks the
+    neighbourhood against the node's own vector in the :obj:`"sum"` and
+    :obj:`"concat"` aggregators.
+
     Two interchangeable entry points compute the same function:
 
-    * :meth:`forward` works on any graph (:obj:`edge_index` + :obj:`edge_type`, or a sparse
-      adjacency holding the relation types as values). The attention is user-specific, so
-      every *target* node belongs to exactly one user: pass :obj:`user` with one row per
-      target node (for a batch of users, make one copy of each target node per user,
+    * :meth:`forward` works on any graph (:obj:`edge_index` + :obj:`edge_type`, or a
+      sparse adjacency with values 1 and :obj:`edge_type` per stored entry: sparse values
+      are edge weights as in PyG, never relation types, which coalescing would sum).
+      The attention is user-specific, so every *target* node belongs to exactly one
+      user: pass :obj:`user` with one row per target node (for a batch of users, make one copy of each target node per user,
       e.g. a bipartite graph from entities to (user, item) copies).
     * :meth:`forward_dense` is the fast path for KGCN's fixed-size sampled receptive
       field: self vectors :obj:`[*, F]` with their :obj:`K` sampled neighbours
@@ -72,6 +90,9 @@ class KGCNConv(MessagePassing):
             :obj:`"relu"` in hidden layers and :obj:`"tanh"` in the last layer.
             :obj:`None` for the identity. (default: :obj:`"relu"`)
         bias (bool, optional): Learn the bias :math:`\mathbf{b}`. (default: :obj:`True`)
+        scaling (str, optional): :obj:`"sum"` (the paper's equations) or :obj:`"mean"`
+            (the reference code: :math:`\mathbf{u}^{\top}\mathbf{r} / d` and
+            :math:`\sum_e \tilde{\pi}\mathbf{e} / K`). (default: :obj:`"sum"`)
         **kwargs (optional): Additional arguments of
             :class:`torch_geometric.nn.conv.MessagePassing`.
 
@@ -90,11 +111,13 @@ class KGCNConv(MessagePassing):
     """
     def __init__(self, in_channels: int, out_channels: int, aggregator: str = 'sum',
                  act: Union[str, Callable, None] = 'relu', bias: bool = True,
-                 **kwargs) -> None:
+                 scaling: str = 'sum', **kwargs) -> None:
         kwargs.setdefault('aggr', 'add')
         super().__init__(node_dim=0, **kwargs)
         if aggregator not in AGGREGATORS:
             raise ValueError(f"aggregator must be one of {AGGREGATORS} (got {aggregator!r})")
+        if scaling not in SCALINGS:
+            raise ValueError(f"scaling must be one of {SCALINGS} (got {scaling!r})")
         if not (isinstance(in_channels, int) and in_channels > 0
                 and isinstance(out_channels, int) and out_channels > 0):
             raise ValueError(f"in_channels and out_channels must be positive integers (got "
@@ -102,6 +125,7 @@ class KGCNConv(MessagePassing):
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.aggregator = aggregator
+        self.scaling = scaling
         self.act_name = act if isinstance(act, str) or act is None else getattr(
             act, '__name__', act.__class__.__name__)
         self.act = activation_resolver(act) if act is not None else None
@@ -147,9 +171,10 @@ class KGCNConv(MessagePassing):
             x (torch.Tensor or (torch.Tensor, torch.Tensor)): Node features, or
                 (source, target) features of a bipartite graph.
             edge_index (torch.Tensor or sparse): :obj:`[2, E]` source-to-target indices,
-                or a sparse adjacency :obj:`[num_targets, num_sources]` whose values are
-                the relation types (then :obj:`edge_type` must be :obj:`None`).
-            edge_type (torch.Tensor, optional): Relation type of every edge, :obj:`[E]`.
+                or a sparse adjacency :obj:`[num_targets, num_sources]` with all values
+                1 (see :func:`~torch_geometric_kgrec.nn.conv.relational_adj.typed_edges`).
+            edge_type (torch.Tensor, optional): Relation type of every edge (of every
+                stored entry of a sparse adjacency), :obj:`[E]`.
             user (torch.Tensor): Embedding of the user each target node is scored for,
                 :obj:`[num_targets, in_channels]`.
             rel_emb (torch.Tensor): Relation embeddings :obj:`[R, in_channels]`.
@@ -159,12 +184,9 @@ class KGCNConv(MessagePassing):
         if isinstance(x, Tensor):
             x = (x, x)
         if is_sparse(edge_index):
-            if edge_type is not None:
-                raise ValueError("pass the relation types as the values of the sparse "
-                                 "adjacency, not as 'edge_type'")
             if size is None:
                 size = (edge_index.size(1), edge_index.size(0))
-            (dst, src), edge_type = to_edge_index(edge_index)
+            (dst, src), edge_type = typed_edges(edge_index, edge_type, None, 'KGCNConv')
             edge_index = torch.stack([src, dst], dim=0)
         if edge_type is None:
             raise ValueError("KGCNConv needs 'edge_type' (the relation of every edge)")
@@ -175,12 +197,17 @@ class KGCNConv(MessagePassing):
                                   rel_emb=rel_emb, size=size)
         # propagate_type: (x: OptPairTensor, alpha: Tensor)
         agg = self.propagate(edge_index, x=x, alpha=alpha, size=size)
+        if self.scaling == 'mean':  # reduce_mean over the K neighbours
+            deg = degree(edge_index[1], agg.size(0), dtype=agg.dtype).clamp(min=1)
+            agg = agg / deg.unsqueeze(-1)
         self_term = self.lin_self(x[1]) if x[1] is not None else 0.
         return self._finish(self_term + self.lin_nbr(agg))
 
     def edge_update(self, user_i: Tensor, edge_type: Tensor, rel_emb: Tensor, index: Tensor,
                     ptr: OptTensor, dim_size: Optional[int]) -> Tensor:
         score = (user_i * rel_emb[edge_type]).sum(dim=-1)  # g(u, r) = u^T r
+        if self.scaling == 'mean':  # reduce_mean over the d channels
+            score = score / self.in_channels
         return softmax(score, index, ptr, dim_size)
 
     def message(self, x_j: Tensor, alpha: Tensor) -> Tensor:
@@ -193,6 +220,8 @@ class KGCNConv(MessagePassing):
         the :obj:`[*, R]` user-relation table rather than by gathering relation vectors.
         """
         user_rel = user @ rel_emb.t()  # [*, R]
+        if self.scaling == 'mean':  # reduce_mean over the d channels
+            user_rel = user_rel / self.in_channels
         nbr_type = nbr_type.long()
         ndim = max(user_rel.dim(), nbr_type.dim())
         user_rel = user_rel.view((1, ) * (ndim - user_rel.dim()) + tuple(user_rel.shape))
@@ -227,6 +256,8 @@ class KGCNConv(MessagePassing):
         # einsum keeps size-1 (broadcast) dimensions out of the product: item-side
         # tensors [1, I, K, F] are not copied once per user.
         agg = torch.einsum('...k,...kf->...f', pi, x_nbr)
+        if self.scaling == 'mean':  # reduce_mean over the K neighbours
+            agg = agg / x_nbr.size(-2)
         if transformed:
             return self._finish(x_self + agg)
         return self._finish(self.lin_self(x_self) + self.lin_nbr(agg))
@@ -253,11 +284,11 @@ class KGCNConv(MessagePassing):
         if edge_type.dim() != 1 or edge_type.numel() != edge_index.size(1):
             raise ValueError(f"'edge_type' must have one entry per edge "
                              f"({edge_index.size(1)}), got shape {tuple(edge_type.shape)}")
-        if edge_type.numel() > 0 and (int(edge_type.min()) < 0
-                                      or int(edge_type.max()) >= rel_emb.size(0)):
+        if index_out_of_range(edge_type, rel_emb.size(0)):  # no host sync when compiled
             raise ValueError(f"'edge_type' must lie in [0, {rel_emb.size(0)}) "
                              f"(the rows of rel_emb)")
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '
-                f'aggregator={self.aggregator!r}, act={self.act_name!r})')
+                f'aggregator={self.aggregator!r}, act={self.act_name!r}'
+                f"{'' if self.scaling == 'sum' else f', scaling={self.scaling!r}'})")

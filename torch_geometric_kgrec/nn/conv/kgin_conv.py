@@ -61,8 +61,9 @@ class KGINConv(MessagePassing):
         - **input:**
           entity features :math:`(|\mathcal{V}|, d)`, user features :math:`(|U|, d)`,
           KG edge indices :math:`(2, |E|)` (head -> tail), a sparse
-          :math:`(|\mathcal{V}|, |\mathcal{V}|)` adjacency (rows = heads, values =
-          relation ids, one relation per (head, tail) pair) or a :class:`RelationalAdj`,
+          :math:`(|\mathcal{V}|, |\mathcal{V}|)` adjacency (rows = heads, values 1; its
+          relations in :obj:`edge_type`, one per stored entry: sparse values are edge
+          weights, never relation ids) or a :class:`RelationalAdj`,
           edge types :math:`(|E|)`, interactions :math:`(2, |\mathcal{O}^+|)`
           (user, item) or a sparse :math:`(|U|, I)` matrix whose rows already average
           (e.g. :math:`\mathbf{D}_u^{-1}\mathbf{A}`)
@@ -118,7 +119,7 @@ class KGINConv(MessagePassing):
             out = edge_index.propagate(x, self.relation_emb)
         else:
             edge_index, edge_type = typed_edges(edge_index, edge_type,
-                                                self.num_relations)
+                                                self.num_relations, 'KGINConv')
             out = self.propagate(edge_index, x=x, edge_type=edge_type,
                                  size=(x.size(0), x.size(0)))
 

@@ -15,6 +15,11 @@ __all__ += ["KMPN"]
 from .kgin import KGIN  # noqa: E402
 from .kgat import KGAT  # noqa: E402
 __all__ += ["KGIN", "KGAT"]
+from .embedme import EmbedMe  # noqa: E402
+from .id_dual_encoder import IDDualEncoder  # noqa: E402
+from .cmf import CMF  # noqa: E402
+from .emcdr import EMCDR  # noqa: E402
+__all__ += ['EmbedMe', 'IDDualEncoder', 'CMF', 'EMCDR']
 from .nrms_bert import NRMSBERT  # noqa: E402
 from .ckmpn import CKMPN, CosSimKMPN, TeacherKMPN, teacher_projection  # noqa: E402
 from .early_fusion import EarlyFusionKMPN, FusedEmbedding  # noqa: E402

@@ -14,7 +14,6 @@ from torch_geometric_kgrec.nn.losses import bpr_loss, l2_reg
 from torch_geometric_kgrec.nn.models.base import RecommenderMixin
 from torch_geometric_kgrec.nn.models.kgin import check_kg_inputs
 from torch_geometric_kgrec.nn.models.propagation_cache import PropagationCacheMixin
-from torch_geometric_kgrec.protocols.kg_corruption import KGCorruptionSampler
 
 
 class KGAT(PropagationCacheMixin, RecommenderMixin, Module):
@@ -150,7 +149,7 @@ class KGAT(PropagationCacheMixin, RecommenderMixin, Module):
         self.register_buffer('ckg_edge_index', ei[:, perm], persistent=False)
         self.register_buffer('ckg_edge_type', et[perm], persistent=False)
         self.register_buffer('attention_weight', torch.empty(0))  # [E] once updated
-        self._kg_sampler = None
+        self._kg_keys: Optional[Tensor] = None  # sorted CKG triple keys (sampling)
 
         self.kge = TransR(self.num_nodes, self.num_ckg_relations, embedding_dim,
                           relation_channels=relation_dim)
@@ -266,15 +265,19 @@ class KGAT(PropagationCacheMixin, RecommenderMixin, Module):
     def kg_score(self, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
         r"""TransR distance :math:`g(h, r, t)` (eq. 1; lower = more plausible), in CKG
         node / relation ids."""
-        return self._kg_terms(head, rel, tail)[0]
+        wh, r, (wt, ) = self._project(head, rel, tail)
+        return (wh + r - wt).pow(2).sum(-1)
 
-    def _kg_terms(self, head: Tensor, rel: Tensor, tail: Tensor
-                  ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-        w = self.kge.proj[rel]  # [B, k, d]
-        wh = torch.bmm(w, self.kge.node_emb(head).unsqueeze(-1)).squeeze(-1)
-        wt = torch.bmm(w, self.kge.node_emb(tail).unsqueeze(-1)).squeeze(-1)
-        r = self.kge.rel_emb(rel)
-        return (wh + r - wt).pow(2).sum(-1), wh, r, wt
+    def _project(self, head: Tensor, rel: Tensor, *tails: Tensor
+                 ) -> Tuple[Tensor, Tensor, Tuple[Tensor, ...]]:
+        r""":math:`(\mathbf{W}_r\mathbf{e}_h, \mathbf{e}_r, (\mathbf{W}_r\mathbf{e}_t,
+        \dots))` with one gather of :math:`\mathbf{W}_r` :obj:`[B, k, d]` and one
+        batched matmul for the head and every tail (KGAT's TransR step shares
+        :math:`\mathbf{W}_r\mathbf{e}_h` between the true and the corrupted tail)."""
+        w = self.kge.proj[rel]  # [B, k, d], gathered once
+        e = self.kge.node_emb(torch.stack((head, ) + tails, dim=-1))  # [B, 1 + T, d]
+        we = torch.bmm(e, w.transpose(1, 2))  # [B, 1 + T, k]
+        return we[:, 0], self.kge.rel_emb(rel), tuple(we[:, 1:].unbind(1))
 
     def kg_loss(self, head: Tensor, rel: Tensor, pos_tail: Tensor,
                 neg_tail: Tensor) -> Tensor:
@@ -285,8 +288,9 @@ class KGAT(PropagationCacheMixin, RecommenderMixin, Module):
             if t.shape != head.shape:
                 raise ValueError(f"'{name}' must have the shape of 'head' "
                                  f"{list(head.shape)} (got {list(t.shape)})")
-        pos, wh, r, wt = self._kg_terms(head, rel, pos_tail)
-        neg, _, _, wt_neg = self._kg_terms(head, rel, neg_tail)
+        wh, r, (wt, wt_neg) = self._project(head, rel, pos_tail, neg_tail)
+        pos = (wh + r - wt).pow(2).sum(-1)
+        neg = (wh + r - wt_neg).pow(2).sum(-1)
         loss = bpr_loss(-pos, -neg)  # -ln sigma(g(h,r,t') - g(h,r,t))
         reg = l2_reg(wh, r, wt, wt_neg)
         self.last_losses = {'kg': loss.detach(), 'kg_l2': reg.detach()}
@@ -303,21 +307,31 @@ class KGAT(PropagationCacheMixin, RecommenderMixin, Module):
         Returns:
             :obj:`(head, rel, pos_tail, neg_tail)`, on the model's device.
         """
-        if self._kg_sampler is None:  # built once, on the CPU (where sampling runs)
-            ei, et = self.ckg_edge_index.cpu(), self.ckg_edge_type.cpu()
-            self._kg_sampler = (KGCorruptionSampler(ei, et, self.num_nodes,
-                                                    self.num_ckg_relations), ei, et)
-        sampler, ei, et = self._kg_sampler
-        idx = torch.randint(et.numel(), (batch_size, ), generator=generator)
+        ei, et = self.ckg_edge_index, self.ckg_edge_type
+        dev, N, R = et.device, self.num_nodes, self.num_ckg_relations
+        if self._kg_keys is None or self._kg_keys.device != dev:  # once per device
+            self._kg_keys = torch.unique((ei[0] * R + et) * N + ei[1])  # sorted
+
+        def is_known(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
+            key = (h * R + r) * N + t
+            pos = torch.searchsorted(self._kg_keys, key).clamp(max=self._kg_keys.numel() - 1)
+            return self._kg_keys[pos] == key
+
+        # Drawn on the model's device (on the generator's, if one on another device is
+        # given: the same numbers as before for a CPU generator).
+        gdev = generator.device if generator is not None else dev
+        idx = torch.randint(et.numel(), (batch_size, ), generator=generator,
+                            device=gdev).to(dev)
         head, rel, tail = ei[0, idx], et[idx], ei[1, idx]
-        neg = torch.randint(self.num_nodes, (batch_size, ), generator=generator)
+        neg = torch.randint(N, (batch_size, ), generator=generator, device=gdev).to(dev)
         for _ in range(10):
-            bad = sampler.is_known(head, rel, neg)
-            if not bool(bad.any()):
+            bad = is_known(head, rel, neg)
+            num_bad = int(bad.sum())
+            if num_bad == 0:
                 break
-            neg[bad] = torch.randint(self.num_nodes, (int(bad.sum()), ), generator=generator)
-        dev = self.ckg_edge_type.device
-        return head.to(dev), rel.to(dev), tail.to(dev), neg.to(dev)
+            neg[bad] = torch.randint(N, (num_bad, ), generator=generator,
+                                     device=gdev).to(dev)
+        return head, rel, tail, neg
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.num_users}, {self.num_entities}, '

@@ -1,6 +1,9 @@
 r"""KMPN: the KG-enhanced meta-preference network (CKMPN Sec. 3.2)."""
 from typing import Dict, Optional, Tuple, Union
 
+import math
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -10,7 +13,8 @@ from torch_geometric.nn.inits import glorot
 from torch_geometric_kgrec.nn.conv.gated_path_conv import (GatedPathConv,
                                                            add_inverse_relations)
 from torch_geometric_kgrec.nn.conv.relational_adj import RelationalAdj
-from torch_geometric_kgrec.nn.dcorr import soft_distance_correlation_loss
+from torch_geometric_kgrec.nn.dcorr import (SOFT_DCORR_VARIANTS,
+                                            soft_distance_correlation_loss)
 from torch_geometric_kgrec.nn.losses import bpr_loss, l2_reg
 from torch_geometric_kgrec.nn.meta_preference import MetaPreference, mean_interaction_matrix
 from torch_geometric_kgrec.nn.models.base import RecommenderMixin
@@ -77,6 +81,20 @@ class KMPN(PropagationCacheMixin, RecommenderMixin, Module):
             (default: :obj:`"preference"`)
         user_residual (bool, optional): See :class:`MetaPreference`; the released
             code uses the residual form. (default: :obj:`True`)
+        dcorr_variant (str, optional): Reading of the soft DCorr's PCA (see
+            :func:`~torch_geometric_kgrec.nn.dcorr.soft_distance_correlation_loss`):
+            :obj:`"subspace"` (PCA fitted on the :math:`N_m` meta-preference
+            embeddings, the preferences decorrelated in its
+            :math:`\lceil \epsilon h \rceil` leading axes), :obj:`"paper"` (PCA over
+            the :math:`N_p` preferences, eq. 7 literally) or :obj:`"released"` (the
+            authors' ``PCA_svd``). The default is :obj:`"subspace"` because it is the
+            reading in which :math:`\epsilon` does what Sec. 5.3.3 says (sets how many
+            of the :math:`h` dimensions are constrained); with the paper's
+            :math:`N_p = 4`, the other two give the same loss for every
+            :math:`\epsilon \in (0.03, 1)` (:math:`N_p` points have at most
+            :math:`N_p - 1` principal components; a warning says so). Needs
+            :obj:`dcorr_target="preference"` and :math:`\lceil \epsilon h \rceil <
+            N_m`. (default: :obj:`"subspace"`)
     """
     def __init__(
         self,
@@ -98,6 +116,7 @@ class KMPN(PropagationCacheMixin, RecommenderMixin, Module):
         message_dropout: float = 0.1,
         dcorr_target: str = 'preference',
         user_residual: bool = True,
+        dcorr_variant: str = 'subspace',
     ) -> None:
         super().__init__()
         if num_items > num_entities:
@@ -111,6 +130,28 @@ class KMPN(PropagationCacheMixin, RecommenderMixin, Module):
                              f"(got {dcorr_target!r})")
         if not 0.0 <= dcorr_eps <= 1.0:
             raise ValueError(f"'dcorr_eps' must lie in [0, 1] (got {dcorr_eps})")
+        if dcorr_variant not in SOFT_DCORR_VARIANTS:
+            raise ValueError(f"'dcorr_variant' must be one of {SOFT_DCORR_VARIANTS} "
+                             f"(got {dcorr_variant!r})")
+        h = num_meta_preferences if dcorr_target == 'logits' else embedding_dim
+        k = math.ceil(dcorr_eps * h - 1e-9)
+        if 0 < k < h and dcorr_weight > 0:
+            if dcorr_variant == 'subspace' and dcorr_target == 'logits':
+                raise ValueError("dcorr_variant='subspace' projects the preference "
+                                 "embeddings; use dcorr_target='preference' (or the "
+                                 "'paper'/'released' variant for the logits)")
+            if dcorr_variant == 'subspace' and k >= num_meta_preferences:
+                raise ValueError(f"dcorr_variant='subspace' keeps ceil(eps * h) = {k} "
+                                 f"principal axes of the {num_meta_preferences} "
+                                 f"meta-preference embeddings, which have at most "
+                                 f"{num_meta_preferences - 1}; lower 'dcorr_eps'")
+            if dcorr_variant != 'subspace' and k >= num_preferences - 1:
+                warnings.warn(f"KMPN: with dcorr_variant={dcorr_variant!r} and "
+                              f"num_preferences={num_preferences}, ceil(eps * h) = {k} >= "
+                              f"{num_preferences - 1} makes dcorr_eps={dcorr_eps} "
+                              f"meaningless (PCA of {num_preferences} vectors has at most "
+                              f"{num_preferences - 1} informative components)", UserWarning,
+                              stacklevel=2)
         self.num_users = num_users
         self.num_entities = num_entities
         self.num_items = num_items
@@ -123,6 +164,7 @@ class KMPN(PropagationCacheMixin, RecommenderMixin, Module):
         self.node_dropout = node_dropout
         self.message_dropout = message_dropout
         self.dcorr_target = dcorr_target
+        self.dcorr_variant = dcorr_variant
 
         ei, et = add_inverse_relations(kg_edge_index.long(), kg_edge_type.long(),
                                        num_relations)
@@ -193,7 +235,13 @@ class KMPN(PropagationCacheMixin, RecommenderMixin, Module):
         r"""The soft distance correlation loss (eq. 7-8) of the preferences."""
         target = (self.user_model.preference_emb() if self.dcorr_target == 'preference'
                   else self.user_model.preference_logits)
-        return soft_distance_correlation_loss(target, self.dcorr_eps)
+        reference = (self.user_model.meta_preference_emb
+                     if self.dcorr_variant == 'subspace' else None)
+        with warnings.catch_warnings():  # the constructor already warned
+            warnings.simplefilter('ignore', UserWarning)
+            return soft_distance_correlation_loss(target, self.dcorr_eps,
+                                                  variant=self.dcorr_variant,
+                                                  reference=reference)
 
     def score_all(self, users: Tensor) -> Tensor:
         r"""Scores of :obj:`users` against every item, :obj:`[B, num_items]`

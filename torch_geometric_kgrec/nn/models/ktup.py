@@ -37,6 +37,32 @@ def st_gumbel_softmax(logits: Tensor, tau: float = 1.0,
     return hard - y.detach() + y
 
 
+SOFT_ATTENTIONS = ('softmax', 'proportional', 'raw')
+
+
+def soft_attention(phi: Tensor, attention: str = 'softmax', eps: float = 1e-8) -> Tensor:
+    r"""The soft preference attention :math:`\alpha_{p'} \propto \phi(u, i, p')` of
+    KTUP's eq. 10 in one of its readings (see :class:`TUP`): :obj:`"softmax"`
+    (:math:`\text{softmax}(\phi)`), :obj:`"proportional"` (:math:`\phi / \sum\phi`,
+    the literal equation) or :obj:`"raw"` (:math:`\phi / 2`, the authors' code).
+
+    Args:
+        phi (torch.Tensor): Similarities :math:`\phi`, shape :obj:`[..., P]`.
+        attention (str, optional): The reading. (default: :obj:`"softmax"`)
+        eps (float, optional): Smallest magnitude of the :obj:`"proportional"`
+            denominator (its sign is kept). (default: :obj:`1e-8`)
+    """
+    if attention == 'softmax':
+        return torch.softmax(phi, dim=-1)
+    if attention == 'proportional':
+        total = phi.sum(dim=-1, keepdim=True)
+        sign = torch.where(total < 0, -1.0, 1.0).to(phi.dtype)
+        return phi / (sign * total.abs().clamp(min=eps))
+    if attention == 'raw':
+        return phi / 2
+    raise ValueError(f'attention must be one of {SOFT_ATTENTIONS} (got {attention!r})')
+
+
 class TUP(RecommenderMixin, Module):
     r"""The translation-based user preference model TUP (eq. 5-15 of KTUP).
 
@@ -49,10 +75,25 @@ class TUP(RecommenderMixin, Module):
 
     either **hard** (one preference, straight-through Gumbel softmax with
     temperature :math:`\tau` during training, eq. 5-7, and the deterministic
-    :math:`\arg\max` at evaluation) or **soft** (attention
-    :math:`\alpha = \text{softmax}(\log\pi)`, :math:`\mathbf{p} = \sum \alpha_{p'}
-    \mathbf{p}'`, :math:`\mathbf{w}_p = \sum \alpha_{p'} \mathbf{w}_{p'}`, eq. 9, 10,
-    14). The pair is scored by the hyperplane-based translation (eq. 11-13)
+    :math:`\arg\max` at evaluation) or **soft** (:math:`\mathbf{p} = \sum \alpha_{p'}
+    \mathbf{p}'`, :math:`\mathbf{w}_p = \sum \alpha_{p'} \mathbf{w}_{p'}`, eq. 9, 14).
+    The paper only says that the soft attention is *proportional* to the similarity,
+    :math:`\alpha_{p'} \propto \phi(u, i, p')` (eq. 10); :obj:`attention` names the
+    three readings:
+
+    * :obj:`"softmax"` (default): :math:`\alpha = \text{softmax}(\phi)`, i.e.
+      :math:`\alpha \propto \pi` with :math:`\phi = \log\pi` as in the hard strategy
+      (eq. 5-8). An interpretation, not the paper's literal words; it is the default
+      because it is the only reading whose weights stay on the simplex for any sign
+      of the dot products (and the one the library's KTUP numbers were measured with).
+    * :obj:`"proportional"`: the literal eq. 10, :math:`\alpha_{p'} = \phi(u, i, p')
+      / \sum_{q} \phi(u, i, q)`. The weights sum to one but may be negative or
+      explode when :math:`\sum_q \phi` is near zero (the denominator's magnitude is
+      kept at least :math:`10^{-8}`, its sign preserved).
+    * :obj:`"raw"`: the authors' released code (``jTransUP``, ``getPreferences``):
+      :math:`\alpha_{p'} = \phi(u, i, p') / 2`, not normalised at all.
+
+    The pair is scored by the hyperplane-based translation (eq. 11-13)
 
     .. math::
         g(u, i; p) = \| \mathbf{u}_{\perp} + \mathbf{p} - \mathbf{i}_{\perp} \|_1,
@@ -71,6 +112,9 @@ class TUP(RecommenderMixin, Module):
         strategy (str, optional): :obj:`"hard"` or :obj:`"soft"`. (default: :obj:`"soft"`)
         tau (float, optional): Gumbel softmax temperature. (default: :obj:`1.0`)
         p_norm (float, optional): Distance norm. (default: :obj:`1.0`)
+        attention (str, optional): Soft attention reading of eq. 10,
+            :obj:`"softmax"`, :obj:`"proportional"` or :obj:`"raw"` (see above;
+            ignored by the hard strategy). (default: :obj:`"softmax"`)
 
     Shapes:
         - **input:** users :math:`(n)`, items :math:`(n)`
@@ -78,10 +122,12 @@ class TUP(RecommenderMixin, Module):
     """
     def __init__(self, num_users: int, num_items: int, num_preferences: int,
                  embedding_dim: int = 100, strategy: str = 'soft', tau: float = 1.0,
-                 p_norm: float = 1.0) -> None:
+                 p_norm: float = 1.0, attention: str = 'softmax') -> None:
         super().__init__()
         if strategy not in ('hard', 'soft'):
             raise ValueError(f"strategy must be 'hard' or 'soft' (got {strategy!r})")
+        if attention not in SOFT_ATTENTIONS:
+            raise ValueError(f'attention must be one of {SOFT_ATTENTIONS} (got {attention!r})')
         if tau <= 0:
             raise ValueError(f"tau must be positive (got {tau})")
         self.num_users = num_users
@@ -91,6 +137,7 @@ class TUP(RecommenderMixin, Module):
         self.strategy = strategy
         self.tau = tau
         self.p_norm = p_norm
+        self.attention = attention
         self.user_emb = Embedding(num_users, embedding_dim)
         self.item_emb = Embedding(num_items, embedding_dim)
         self.pref_emb = Embedding(num_preferences, embedding_dim)
@@ -125,10 +172,11 @@ class TUP(RecommenderMixin, Module):
 
     def induce(self, logits: Tensor, stochastic: bool) -> Tensor:
         r"""Preference weights :math:`\alpha` (:obj:`[..., P]`) from the logits:
-        softmax attention (soft), ST Gumbel one-hot if :obj:`stochastic` else the
-        deterministic :math:`\arg\max` one-hot (hard)."""
+        the soft attention of eq. 10 in the reading :obj:`self.attention` (soft), ST
+        Gumbel one-hot if :obj:`stochastic` else the deterministic :math:`\arg\max`
+        one-hot (hard)."""
         if self.strategy == 'soft':
-            return torch.softmax(logits, dim=-1)
+            return soft_attention(logits, self.attention)
         if stochastic:
             return st_gumbel_softmax(logits, self.tau)
         return F.one_hot(logits.argmax(dim=-1), logits.size(-1)).to(logits.dtype)
@@ -160,17 +208,82 @@ class TUP(RecommenderMixin, Module):
 
     def score_all(self, users: Tensor, max_elements: int = 2**23) -> Tensor:
         r"""Scores :math:`-g` of :obj:`users` against every item, :obj:`[B, num_items]`,
-        without Gumbel noise."""
+        without Gumbel noise.
+
+        Computed per user chunk without the per-pair hyperplane projections of eq.
+        11-13: with :math:`\mathbf{x} = \mathbf{u} - \mathbf{i}`,
+        :math:`\mathbf{p} = \alpha\mathbf{P}` and :math:`\tilde{\mathbf{w}} =
+        \alpha\mathbf{W}` (:math:`\mathbf{w} = \tilde{\mathbf{w}} /
+        \|\tilde{\mathbf{w}}\|`),
+
+        .. math::
+            \mathbf{u}_\perp + \mathbf{p} - \mathbf{i}_\perp = \mathbf{x} + \mathbf{p}
+            - \frac{\alpha^{\top}(\mathbf{W}\mathbf{u} - \mathbf{W}\mathbf{i})}
+            {\|\tilde{\mathbf{w}}\|^2}\,\tilde{\mathbf{w}},
+
+        where :math:`\mathbf{W}\mathbf{u}` :obj:`[B, P]` and :math:`\mathbf{W}\mathbf{i}`
+        :obj:`[I, P]` are computed once (the hard strategy gathers
+        :math:`\mathbf{P}_k, \mathbf{W}_k` of the arg-max preference instead of
+        multiplying one-hot weights). For :obj:`p_norm=2` no :obj:`[B, I, d]` tensor is
+        formed at all:
+
+        .. math::
+            \|\cdot\|^2 = \|\mathbf{x}\|^2 + \|\mathbf{p}\|^2 + 2\mathbf{p}^{\top}
+            \mathbf{x} - (\mathbf{w}^{\top}\mathbf{x})^2
+            - 2(\mathbf{w}^{\top}\mathbf{x})(\mathbf{w}^{\top}\mathbf{p})
+
+        with every term from :obj:`[B, I]` / :obj:`[B, I, P]` products and the
+        :math:`P \times P` Gram matrices of :math:`\mathbf{P}, \mathbf{W}`.
+        """
         self._check(users)
         i = self.item_vectors()
         P, W = self.preference_tables()
-        i_logits = i @ P.t()
-        chunk = max(1, max_elements // max(1, i.size(0) * i.size(1)))
+        i_logits, Wi = i @ P.t(), i @ W.t()  # [I, P] each
+        hard = self.strategy == 'hard'
+        l2 = float(self.p_norm) == 2.0
+        if l2:
+            i_sq = i.pow(2).sum(-1)
+            G_ww, G_wp, G_pp = W @ W.t(), W @ P.t(), P @ P.t()
+        else:
+            PW = torch.cat([P, W], dim=-1)  # [P, 2d]: one gather / matmul for both
+            W_sq = W.pow(2).sum(-1)
+        per_user = i.size(0) * max(P.size(0), 1 if l2 else 2 * i.size(1))
+        chunk = max(1, max_elements // max(1, per_user))
         out = []
         for us in users.split(chunk):
-            u = self.user_vectors(us).unsqueeze(1)  # [b, 1, d]
-            alpha = self.induce(u @ P.t() + i_logits.unsqueeze(0), stochastic=False)
-            out.append(-self._distance(u, i.unsqueeze(0), alpha, P, W))
+            u = self.user_vectors(us)  # [b, d]
+            u_logits = u @ P.t()  # [b, P]
+            logits = u_logits.unsqueeze(1) + i_logits.unsqueeze(0)  # [b, I, P]
+            Wx = (u @ W.t()).unsqueeze(1) - Wi.unsqueeze(0)  # [b, I, P]: W_p^T x
+            if hard:
+                k = logits.argmax(dim=-1, keepdim=True)  # [b, I, 1]
+                wx = Wx.gather(-1, k).squeeze(-1)  # [b, I]
+            else:
+                alpha = self.induce(logits, stochastic=False)
+                wx = (alpha * Wx).sum(-1)
+            if l2:
+                Px = u_logits.unsqueeze(1) - i_logits.unsqueeze(0)  # [b, I, P]: P_p^T x
+                x_sq = (u.pow(2).sum(-1, keepdim=True) + i_sq.unsqueeze(0)
+                        - 2.0 * (u @ i.t()))
+                if hard:
+                    kk = k.squeeze(-1)
+                    px, w_sq = Px.gather(-1, k).squeeze(-1), G_ww.diagonal()[kk]
+                    p_sq, wp = G_pp.diagonal()[kk], G_wp.diagonal()[kk]
+                else:
+                    px = (alpha * Px).sum(-1)
+                    w_sq = (alpha @ G_ww * alpha).sum(-1)
+                    p_sq = (alpha @ G_pp * alpha).sum(-1)
+                    wp = (alpha @ G_wp * alpha).sum(-1)
+                # unit w = w~ / |w~|: (w^T x)^2 = wx^2 / |w~|^2, w^T p = wp / |w~|
+                sq = (x_sq + p_sq + 2.0 * px - (wx.pow(2) + 2.0 * wx * wp) / w_sq)
+                out.append(-sq.clamp(min=0.0).sqrt())
+                continue
+            pw = PW[k.squeeze(-1)] if hard else alpha @ PW  # [b, I, 2d]
+            p, w = pw.split(P.size(-1), dim=-1)
+            w_sq = W_sq[k.squeeze(-1)] if hard else w.pow(2).sum(-1)
+            diff = (u.unsqueeze(1) - i.unsqueeze(0) + p
+                    - (wx / w_sq.clamp(min=1e-24)).unsqueeze(-1) * w)
+            out.append(-diff.norm(p=self.p_norm, dim=-1))
         return torch.cat(out, dim=0)
 
     def loss(self, users: Tensor, pos_items: Tensor, neg_items: Tensor) -> Tensor:
@@ -181,7 +294,13 @@ class TUP(RecommenderMixin, Module):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.num_users}, {self.num_items}, '
                 f'num_preferences={self.num_preferences}, '
-                f'embedding_dim={self.embedding_dim}, strategy={self.strategy!r})')
+                f'embedding_dim={self.embedding_dim}, strategy={self.strategy!r}'
+                f'{self._attention_repr()})')
+
+    def _attention_repr(self) -> str:
+        if self.strategy == 'soft' and self.attention != 'softmax':
+            return f', attention={self.attention!r}'
+        return ''
 
 
 class KTUP(TUP):
@@ -213,6 +332,9 @@ class KTUP(TUP):
         strategy (str, optional): :obj:`"hard"` or :obj:`"soft"`. (default: :obj:`"soft"`)
         tau (float, optional): Gumbel temperature. (default: :obj:`1.0`)
         p_norm (float, optional): Distance norm of both tasks. (default: :obj:`1.0`)
+        attention (str, optional): Soft attention reading of eq. 10,
+            :obj:`"softmax"`, :obj:`"proportional"` or :obj:`"raw"` (see :class:`TUP`).
+            (default: :obj:`"softmax"`)
         margin (float, optional): TransH margin. (default: :obj:`1.0`)
         item_to_entity (torch.Tensor, optional): Entity aligned with each item
             (:obj:`[num_items]`, :obj:`-1` = not aligned). Defaults to the library's
@@ -227,9 +349,10 @@ class KTUP(TUP):
                  embedding_dim: int = 100, strategy: str = 'soft', tau: float = 1.0,
                  p_norm: float = 1.0, margin: float = 1.0,
                  item_to_entity: Optional[Tensor] = None,
-                 transfer_relations: bool = True, sparse: bool = False) -> None:
+                 transfer_relations: bool = True, sparse: bool = False,
+                 attention: str = 'softmax') -> None:
         super().__init__(num_users, num_items, num_relations, embedding_dim, strategy, tau,
-                         p_norm)
+                         p_norm, attention)
         self.num_entities = num_entities
         self.num_relations = num_relations
         self.transfer_relations = transfer_relations
@@ -312,7 +435,8 @@ class KTUP(TUP):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.num_users}, {self.num_items}, '
                 f'num_entities={self.num_entities}, num_relations={self.num_relations}, '
-                f'embedding_dim={self.embedding_dim}, strategy={self.strategy!r})')
+                f'embedding_dim={self.embedding_dim}, strategy={self.strategy!r}'
+                f'{self._attention_repr()})')
 
 
 def is_recommendation_step(step: int, joint_ratio: float) -> bool:
