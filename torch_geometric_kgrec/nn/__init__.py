@@ -7,6 +7,7 @@ from .dcorr import (distance_correlation, distance_correlation_loss,
                     soft_distance_correlation_loss)
 from .meta_preference import MetaPreference
 from .index_checks import index_checks, set_index_checks
+from .additive_attention import AdditiveAttention
 
 from . import conv, kge, models  # noqa: F401
 
@@ -20,4 +21,5 @@ __all__ = conv.__all__ + kge.__all__ + models.__all__ + [
     'MetaPreference',
     'index_checks',
     'set_index_checks',
+    'AdditiveAttention',
 ]

@@ -20,3 +20,12 @@ from .id_dual_encoder import IDDualEncoder  # noqa: E402
 from .cmf import CMF  # noqa: E402
 from .emcdr import EMCDR  # noqa: E402
 __all__ += ['EmbedMe', 'IDDualEncoder', 'CMF', 'EMCDR']
+from .nrms_bert import NRMSBERT  # noqa: E402
+from .ckmpn import CKMPN, CosSimKMPN, TeacherKMPN, teacher_projection  # noqa: E402
+from .early_fusion import EarlyFusionKMPN, FusedEmbedding  # noqa: E402
+from .late_fusion import LateFusionKMPN  # noqa: E402
+from .mixture_of_experts import MixtureOfExperts  # noqa: E402
+from .cold_start import cold_start_users  # noqa: E402
+__all__ += ['NRMSBERT', 'CKMPN', 'CosSimKMPN', 'TeacherKMPN', 'teacher_projection',
+            'EarlyFusionKMPN', 'FusedEmbedding', 'LateFusionKMPN', 'MixtureOfExperts',
+            'cold_start_users']
