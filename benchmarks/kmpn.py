@@ -27,8 +27,9 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 
-from torch_geometric_kgrec.benchmark import (aggregate, base_parser, format_table,
-                                             load_dataset, setup_distributed, write_result)
+from torch_geometric_kgrec.benchmark import (add_checkpoint_arguments, aggregate, base_parser,
+                                             checkpoint_kwargs, format_table, load_dataset,
+                                             setup_distributed, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.distributed import current_env
 from torch_geometric_kgrec.metrics import evaluate_ranking
@@ -149,22 +150,10 @@ BUILDERS: Dict[str, Callable] = {
 }
 
 
-def available(names: List[str]) -> Dict[str, Optional[str]]:
-    r"""Which models can be imported now (KGIN/KGAT/CKE come from other modules)."""
-    import torch_geometric_kgrec.nn.models as models
-    need = {'CKE': 'CKE', 'KGAT': 'KGAT', 'KGIN': 'KGIN'}
-    return {n: (None if n not in need or hasattr(models, need[n]) else
-                f'torch_geometric_kgrec.nn.models.{need[n]} is not available yet')
-            for n in names}
-
-
-def main() -> None:
-    p = base_parser(__doc__, default_dataset='movielens-100k',
-                    default_epochs=40)
-    p.add_argument('--models', default=','.join(KEYS),
-                   help=f"comma-separated subset of {', '.join(KEYS)}")
-    p.add_argument('--epochs-mf', type=int, default=None,
-                   help='max epochs of the cheap BPRMF/CKE (unset: 3 x --epochs)')
+def add_model_arguments(p, lr: float = 1e-3, batch_size: int = 1024, eval_every: int = 2,
+                        patience: int = 5):
+    r"""The hyper-parameters of the models and of the shared training loop
+    (:func:`fit`), also used by ``quickstart.py``."""
     p.add_argument('--dim', type=int, default=64, help='embedding size')
     p.add_argument('--layers', type=int, default=3, help='propagation layers')
     p.add_argument('--preferences', type=int, default=4,
@@ -183,18 +172,90 @@ def main() -> None:
     p.add_argument('--dcorr-weight', type=float, default=1e-4,
                    help='weight of the distance-correlation loss')
     p.add_argument('--l2', type=float, default=1e-5, help='L2 weight on the batch embeddings')
-    p.add_argument('--lr', type=float, default=1e-3, help='Adam learning rate')
+    p.add_argument('--lr', type=float, default=lr, help='Adam learning rate')
     p.add_argument('--node-dropout', type=float, default=0.5,
                    help='fraction of interaction edges dropped per step')
     p.add_argument('--message-dropout', type=float, default=0.1,
                    help='dropout on the propagated messages')
-    p.add_argument('--batch-size', type=int, default=1024,
+    p.add_argument('--batch-size', type=int, default=batch_size,
                    help='(user, positive, negative) triples per step')
     p.add_argument('--kg-batch-size', type=int, default=1024,
                    help='KG triples per step of the joint CKE loss')
-    p.add_argument('--eval-every', type=int, default=2, help='validate every this many epochs')
-    p.add_argument('--patience', type=int, default=5,
+    p.add_argument('--eval-every', type=int, default=eval_every, help='validate every this many epochs')
+    p.add_argument('--patience', type=int, default=patience,
                    help='validations without improvement before stopping')
+    return p
+
+
+def fit(name: str, ctx: Ctx, samplers: Dict[str, object], val: torch.Tensor, epochs: int,
+        seed: int):
+    r"""Train model :obj:`name` of :obj:`BUILDERS` on :obj:`ctx.train` under the shared
+    conditions (Adam at ``--lr``, ``--lr-schedule``, one BPR negative per positive, early
+    stopping on validation Recall@20, data-parallel under torchrun, ``--checkpoint``);
+    returns :obj:`(model, TrainResult)` with the best weights loaded."""
+    args, device, train = ctx.args, ctx.device, ctx.train
+    env = current_env()
+    seed_everything(seed)
+    model, loss_fn, kind, extra = BUILDERS[name](ctx)
+    model = model.to(device)
+    sampler = samplers[kind]
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    env.attach(model, optimizer)  # data-parallel: gradient all-reduce
+    scheduler = (torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda e: max(0.0, 1.0 - e / epochs))
+        if args.lr_schedule == 'linear' else None)
+    gen = torch.Generator().manual_seed(seed)
+
+    def train_epoch(epoch: int) -> float:
+        perm = torch.randperm(train.size(1), generator=gen).to(device)
+        total = 0.0
+        for idx in perm.split(args.batch_size):
+            users, pos = train[0, idx], train[1, idx]
+            neg = sampler.sample(users, generator=gen).view(-1).to(device)
+            users, pos, neg = env.shard(users, pos, neg)  # this rank's slice
+            optimizer.zero_grad()
+            loss = loss_fn(users, pos, neg)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * idx.numel()
+        if extra is not None:
+            extra(optimizer, math.ceil(train.size(1) / args.batch_size), gen)
+        if scheduler is not None:
+            scheduler.step()
+        return total / train.size(1)
+
+    def validate() -> Dict[str, float]:
+        return evaluate_ranking(model.score_all, val, train, ctx.num_users, ctx.num_items,
+                                ks=(20, ), metrics=('recall', 'ndcg'), device=device)
+
+    state = {'optimizer': optimizer, 'generator': gen}
+    if scheduler is not None:
+        state['scheduler'] = scheduler
+    result = run_training(model, train_epoch, validate, epochs, monitor='recall@20',
+                          patience=args.patience, eval_every=args.eval_every,
+                          progress=not args.no_progress, desc=f'{name} seed {seed}',
+                          state=state, **checkpoint_kwargs(args, f'{name} seed {seed}'))
+    return model, result
+
+
+def available(names: List[str]) -> Dict[str, Optional[str]]:
+    r"""Which models can be imported now (KGIN/KGAT/CKE come from other modules)."""
+    import torch_geometric_kgrec.nn.models as models
+    need = {'CKE': 'CKE', 'KGAT': 'KGAT', 'KGIN': 'KGIN'}
+    return {n: (None if n not in need or hasattr(models, need[n]) else
+                f'torch_geometric_kgrec.nn.models.{need[n]} is not available yet')
+            for n in names}
+
+
+def main() -> None:
+    p = base_parser(__doc__, default_dataset='movielens-100k',
+                    default_epochs=40)
+    p.add_argument('--models', default=','.join(KEYS),
+                   help=f"comma-separated subset of {', '.join(KEYS)}")
+    p.add_argument('--epochs-mf', type=int, default=None,
+                   help='max epochs of the cheap BPRMF/CKE (unset: 3 x --epochs)')
+    add_model_arguments(p)
+    add_checkpoint_arguments(p)
     args = p.parse_args()
     env = setup_distributed(args)  # torchrun: one rank per process, else a no-op
     device = torch.device(args.device)
@@ -226,45 +287,10 @@ def main() -> None:
             'reciprocal': ReciprocalRatioNegativeSampler(train, num_users, num_items),
         }
         for name in names:
-            seed_everything(seed)
-            model, loss_fn, kind, extra = BUILDERS[name](ctx)
-            model = model.to(device)
-            sampler = samplers[kind]
-            optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-            env.attach(model, optimizer)  # data-parallel: gradient all-reduce
             cheap = name in ('BPRMF', 'CKE')
             epochs = (args.epochs_mf or 3 * args.epochs) if cheap else args.epochs
-            scheduler = (torch.optim.lr_scheduler.LambdaLR(
-                optimizer, lambda e: max(0.0, 1.0 - e / epochs))
-                if args.lr_schedule == 'linear' else None)
-            gen = torch.Generator().manual_seed(seed)
-
-            def train_epoch(epoch: int) -> float:
-                perm = torch.randperm(train.size(1), generator=gen).to(device)
-                total = 0.0
-                for idx in perm.split(args.batch_size):
-                    users, pos = train[0, idx], train[1, idx]
-                    neg = sampler.sample(users, generator=gen).view(-1).to(device)
-                    users, pos, neg = env.shard(users, pos, neg)  # this rank's slice
-                    optimizer.zero_grad()
-                    loss = loss_fn(users, pos, neg)
-                    loss.backward()
-                    optimizer.step()
-                    total += float(loss.detach()) * idx.numel()
-                if extra is not None:
-                    extra(optimizer, math.ceil(train.size(1) / args.batch_size), gen)
-                if scheduler is not None:
-                    scheduler.step()
-                return total / train.size(1)
-
-            def validate() -> Dict[str, float]:
-                return evaluate_ranking(model.score_all, val, train, num_users, num_items,
-                                        ks=(20, ), metrics=('recall', 'ndcg'), device=device)
-
             t0 = time.perf_counter()
-            result = run_training(model, train_epoch, validate, epochs, monitor='recall@20',
-                                  patience=args.patience, eval_every=args.eval_every,
-                                  progress=not args.no_progress, desc=f'{name} seed {seed}')
+            model, result = fit(name, ctx, samplers, val, epochs, seed)
             model.eval()
             with torch.no_grad():
                 metrics = evaluate_ranking(model.score_all, test, train_val, num_users,

@@ -15,7 +15,6 @@ reproduction (see ``benchmarks/kmpn.py`` for that).
 
     KGREC_DATA=../shared/data python benchmarks/quickstart.py
 """
-import math
 import os
 import sys
 import time
@@ -23,17 +22,17 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kmpn import BUILDERS, PAPER, Ctx  # noqa: E402  (model builders)
+from kmpn import PAPER, Ctx, add_model_arguments, fit  # noqa: E402  (shared with kmpn.py)
 
 from torch_geometric_kgrec.benchmark import (add_checkpoint_arguments, aggregate,  # noqa
-                                             base_parser, checkpoint_kwargs, format_table,
-                                             load_dataset, write_result)
+                                             base_parser, format_table, load_dataset,
+                                             write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats  # noqa: E402
 from torch_geometric_kgrec.metrics import evaluate_ranking  # noqa: E402
 from torch_geometric_kgrec.nn import Popularity  # noqa: E402
 from torch_geometric_kgrec.protocols import (ReciprocalRatioNegativeSampler,  # noqa: E402
                                              UniformNegativeSampler, ranking_split)
-from torch_geometric_kgrec.train import peak_memory_mb, run_training, seed_everything  # noqa
+from torch_geometric_kgrec.train import peak_memory_mb  # noqa: E402
 
 KS = (20, 60, 100)
 COLUMNS = [f'{m}@{k}' for m in ('recall', 'ndcg', 'hit_ratio') for k in KS]
@@ -46,36 +45,9 @@ PROTOCOL = ('top-K full ranking: per-user random 8:1:1 split of positives; one B
 
 def main() -> None:
     p = base_parser(__doc__, default_dataset='lastfm', default_epochs=30)
-    p.add_argument('--dim', type=int, default=64, help='embedding size')
-    p.add_argument('--layers', type=int, default=3, help='propagation layers (KGIN, KMPN)')
-    p.add_argument('--preferences', type=int, default=4,
-                   help='user intents / preferences (KGIN, KMPN)')
-    p.add_argument('--meta-preferences', type=int, default=64,
-                   help='meta-preferences of KMPN')
-    p.add_argument('--eps', type=float, default=0.5, help='soft DCorr ratio epsilon (KMPN)')
-    p.add_argument('--dcorr-variant', default='subspace',
-                   choices=['subspace', 'paper', 'released'],
-                   help='reading of the soft DCorr PCA (nn/dcorr.py; KMPN)')
-    p.add_argument('--lr-schedule', default='constant', choices=['constant', 'linear'],
-                   help='for EVERY model: constant, or linear decay to 0 at --epochs')
-    p.add_argument('--user-residual', default='on', choices=['on', 'off'],
-                   help='residual user update (released code) for KGIN and KMPN')
-    p.add_argument('--dcorr-weight', type=float, default=1e-4,
-                   help='weight of the distance-correlation loss (KMPN)')
-    p.add_argument('--l2', type=float, default=1e-5, help='L2 weight on the batch embeddings')
-    p.add_argument('--lr', type=float, default=5e-3, help='Adam learning rate')
-    p.add_argument('--node-dropout', type=float, default=0.5,
-                   help='fraction of interaction edges dropped per step (KMPN)')
-    p.add_argument('--message-dropout', type=float, default=0.1,
-                   help='dropout on the propagated messages (KMPN)')
-    p.add_argument('--batch-size', type=int, default=4096,
-                   help='(user, positive, negative) triples per step')
-    p.add_argument('--eval-every', type=int, default=3, help='validate every this many epochs')
-    p.add_argument('--patience', type=int, default=2,
-                   help='validations without recall@20 improvement before stopping')
+    add_model_arguments(p, lr=5e-3, batch_size=4096, eval_every=3, patience=2)
     add_checkpoint_arguments(p)
     args = p.parse_args()
-    args.kg_batch_size = args.batch_size  # read by the CKE builder only
     device = torch.device(args.device)
     t_start = time.perf_counter()
 
@@ -104,44 +76,7 @@ def main() -> None:
             'reciprocal': ReciprocalRatioNegativeSampler(train, num_users, num_items),
         }
         for name in MODELS:
-            seed_everything(seed)
-            model, loss_fn, kind, extra = BUILDERS[name](ctx)
-            model, sampler = model.to(device), samplers[kind]
-            optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-            scheduler = (torch.optim.lr_scheduler.LambdaLR(
-                optimizer, lambda e: max(0.0, 1.0 - e / args.epochs))
-                if args.lr_schedule == 'linear' else None)
-            gen = torch.Generator().manual_seed(seed)
-
-            def train_epoch(epoch: int) -> float:
-                perm = torch.randperm(train.size(1), generator=gen).to(device)
-                total = 0.0
-                for idx in perm.split(args.batch_size):
-                    users, pos = train[0, idx], train[1, idx]
-                    neg = sampler.sample(users, generator=gen).view(-1).to(device)
-                    optimizer.zero_grad()
-                    loss = loss_fn(users, pos, neg)
-                    loss.backward()
-                    optimizer.step()
-                    total += float(loss.detach()) * idx.numel()
-                if extra is not None:
-                    extra(optimizer, math.ceil(train.size(1) / args.batch_size), gen)
-                if scheduler is not None:
-                    scheduler.step()
-                return total / train.size(1)
-
-            def validate():
-                return evaluate_ranking(model.score_all, val, train, num_users, num_items,
-                                        ks=(20, ), metrics=('recall', ), device=device)
-
-            state = {'optimizer': optimizer, 'generator': gen}
-            if scheduler is not None:
-                state['scheduler'] = scheduler
-            result = run_training(model, train_epoch, validate, args.epochs,
-                                  monitor='recall@20', patience=args.patience,
-                                  eval_every=args.eval_every, progress=not args.no_progress,
-                                  desc=f'{name} seed {seed}', state=state,
-                                  **checkpoint_kwargs(args, f'{name} seed {seed}'))
+            model, result = fit(name, ctx, samplers, val, args.epochs, seed)
             model.eval()
             with torch.no_grad():
                 metrics = test_metrics(model.score_all)
