@@ -179,7 +179,7 @@ def main() -> None:
         os.environ.get('KGREC_CACHE') or osp.expanduser('~/.cache/torch_geometric_kgrec'),
         'text')
 
-    data = load_dataset(args.dataset, args.root)
+    data = load_dataset(args.dataset, args.root, link=args.link)
     stats = kgrec_stats(data)
     print(f'{args.dataset}: {stats}')
     num_users, num_items = data['user'].num_nodes, data.num_items

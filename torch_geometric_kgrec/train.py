@@ -13,7 +13,6 @@ import os.path as osp
 import platform
 import random
 import resource
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
@@ -24,6 +23,7 @@ from torch_geometric import seed_everything  # noqa: F401  (re-exported)
 from tqdm.auto import tqdm
 
 from torch_geometric_kgrec.distributed import current_env
+from torch_geometric_kgrec.serialization import atomic_torch_save
 
 
 def peak_memory_mb(device: Union[str, torch.device, None] = None) -> float:
@@ -115,19 +115,7 @@ def _load_state(obj: Any, state: Any) -> None:
 def save_checkpoint(path: str, state: Mapping[str, Any]) -> None:
     r"""Write :obj:`state` to :obj:`path` atomically (temporary file in the same
     folder, then :func:`os.replace`): an interruption leaves the previous checkpoint."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.checkpoint.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(dict(state), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_torch_save(dict(state), path)
 
 
 def load_checkpoint(path: str) -> Dict[str, Any]:

@@ -47,6 +47,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from torch_geometric_kgrec.serialization import atomic_torch_save
+
 __all__ = ['ContentPairs', 'CrossEncoderRanker', 'mine_content_pairs']
 
 NEGATIVE_READINGS = ('far', 'shortlist', 'random')
@@ -296,8 +298,6 @@ def mine_content_pairs(
     if cross_encoder is not None:
         info['cross_encoder_passes'] = len(memo)
     if key is not None:
-        os.makedirs(cache_dir, exist_ok=True)
-        tmp = osp.join(cache_dir, f'.content_pairs_{key}.{os.getpid()}.tmp')
-        torch.save({'edge_index': edge_index, 'label': label}, tmp)
-        os.replace(tmp, osp.join(cache_dir, f'content_pairs_{key}.pt'))
+        atomic_torch_save({'edge_index': edge_index, 'label': label},
+                          osp.join(cache_dir, f'content_pairs_{key}.pt'))
     return ContentPairs(edge_index, label, ranker, info)

@@ -13,15 +13,15 @@ and numbers; no fallback to full unpickling), so a file planted in the data root
 run code.
 """
 import hashlib
-import os
 import os.path as osp
-import tempfile
 from typing import Any, Mapping, Optional, Sequence
 
 import torch
 from torch import Tensor
 
 from torch_geometric.data import HeteroData
+
+from torch_geometric_kgrec.serialization import atomic_torch_save
 
 __all__ = ['CacheError', 'content_fingerprint', 'data_checksum', 'save_processed',
            'load_processed']
@@ -89,20 +89,7 @@ def save_processed(data: HeteroData, path: str, fingerprint: str) -> None:
     a reader sees the old file or the complete new one, never a partial one."""
     doc = {'format': FORMAT, 'version': VERSION, 'fingerprint': fingerprint,
            'data': data.to_dict(), 'checksum': data_checksum(data)}
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', suffix='.tmp',
-                               dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(doc, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_torch_save(doc, path)
 
 
 def load_processed(path: str, fingerprint: Optional[str] = None) -> HeteroData:

@@ -1,13 +1,13 @@
 r"""An on-disk cache of text embeddings, keyed by everything that determines them."""
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
+
+from torch_geometric_kgrec.serialization import atomic_torch_save
 
 _FILE_HASHES: Dict[Tuple[str, int, int], str] = {}
 
@@ -102,18 +102,11 @@ class EmbeddingCache:
         self._emb = rows if self._emb is None else torch.cat([self._emb, rows], 0)
         for j, d in enumerate(seen):
             self._index[d] = base + j
-        self.root.mkdir(parents=True, exist_ok=True)
         keys = [None] * len(self._index)
         for d, i in self._index.items():
             keys[i] = d
-        fd, tmp = tempfile.mkstemp(dir=self.root, suffix='.tmp')
-        os.close(fd)
-        try:
-            torch.save({'keys': keys, 'emb': self._emb, 'spec': json.dumps(self.spec)}, tmp)
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        atomic_torch_save({'keys': keys, 'emb': self._emb, 'spec': json.dumps(self.spec)},
+                          str(self.path))
 
     def __len__(self) -> int:
         self._load()
