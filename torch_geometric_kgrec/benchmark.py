@@ -60,7 +60,8 @@ def base_parser(description: str, default_dataset: str = 'lastfm',
     if 'dataset' in options:
         p.add_argument('--dataset', default=default_dataset,
                        help='dataset: lastfm | book-crossing | movielens-100k | '
-                       'amazon-book | movielens-1m | synthetic | amazon-art-office')
+                       'amazon-book | movielens-1m | synthetic | amazon-art-office | '
+                       'synthetic-amazon-book | synthetic-movie-kg (SyntheticKG at those sizes)')
         p.add_argument('--link', default='title-year',
                        choices=['title-year', 'recbole-ml1m-ids'],
                        help="movielens-100k only: 'title-year' (items re-linked to their own "
@@ -140,15 +141,35 @@ def checkpoint_kwargs(args: argparse.Namespace, run: str) -> Dict[str, Any]:
 LOADED_DATA: List[Dict[str, Any]] = []
 
 
+#: ``--dataset synthetic-<preset>``: :class:`~torch_geometric_kgrec.datasets.SyntheticKG`
+#: at the sizes of a published dataset (users, items, entities, relations, triples and
+#: interactions as reported; the structure is synthetic).
+SYNTHETIC_PRESETS: Dict[str, Dict[str, int]] = {
+    # CKMPN Table 1 (KGIN's Amazon-Book)
+    'amazon-book': dict(num_users=70679, num_items=24915, num_entities=88572,
+                        num_relations=39, num_triples=2557746, num_interactions=847733),
+    # CKMPN Table 1, Movie-KG-Dataset
+    'movie-kg': dict(num_users=125218, num_items=50000, num_entities=250327,
+                     num_relations=12, num_triples=12055581, num_interactions=4095146),
+}
+
+
 def load_dataset(name: str, root: Optional[str] = None, link: Optional[str] = None):
     r"""Load the dataset called :obj:`name` (see
-    :func:`torch_geometric_kgrec.datasets.load_dataset`) and remember where its raw and
-    processed files were (for :func:`write_result`); :obj:`link` is the ``--link``
-    option of ``movielens-100k`` (ignored for the other datasets)."""
+    :func:`torch_geometric_kgrec.datasets.load_dataset`, plus ``synthetic-<preset>``
+    for :obj:`SYNTHETIC_PRESETS`) and remember where its raw and processed files were
+    (for :func:`write_result`); :obj:`link` is the ``--link`` option of
+    ``movielens-100k`` (ignored for the other datasets)."""
     from torch_geometric_kgrec.datasets import get_dataset
     t0 = time.perf_counter()
     kwargs = {'link': link} if name == 'movielens-100k' and link is not None else {}
-    ds = get_dataset(name, root=root, **kwargs)
+    preset = name[len('synthetic-'):] if name.startswith('synthetic-') else None
+    if preset is not None:
+        if preset not in SYNTHETIC_PRESETS:
+            raise ValueError(f"unknown synthetic preset {preset!r}; choose one of "
+                             f"{sorted(SYNTHETIC_PRESETS)}")
+        kwargs = dict(SYNTHETIC_PRESETS[preset])
+    ds = get_dataset('synthetic' if preset else name, root=root, **kwargs)
     entry = {'name': name, 'root_argument': root, **kwargs,
              'KGREC_DATA': os.environ.get('KGREC_DATA'),
              'seconds': round(time.perf_counter() - t0, 3)}

@@ -7,6 +7,7 @@ from .dcorr import (distance_correlation, distance_correlation_loss,
                     soft_distance_correlation_loss)
 from .meta_preference import MetaPreference
 from .index_checks import index_checks, set_index_checks
+from .gather_dot import gather_dot
 from .additive_attention import AdditiveAttention
 
 from . import conv, kge, models  # noqa: F401
@@ -21,5 +22,6 @@ __all__ = conv.__all__ + kge.__all__ + models.__all__ + [
     'MetaPreference',
     'index_checks',
     'set_index_checks',
+    'gather_dot',
     'AdditiveAttention',
 ]

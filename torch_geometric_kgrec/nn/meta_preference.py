@@ -29,7 +29,9 @@ def mean_interaction_matrix(edge_index: Tensor, num_users: int, num_items: int,
     value = deg[user].to(dtype).reciprocal()
     if training and dropout > 0:
         keep = torch.rand(user.numel(), device=user.device) >= dropout
-        user, item, value = user[keep], item[keep], value[keep] / (1.0 - dropout)
+        idx = keep.nonzero().view(-1)  # one nonzero for the three tensors
+        user, item = user.index_select(0, idx), item.index_select(0, idx)
+        value = value.index_select(0, idx) / (1.0 - dropout)
     crow = torch.zeros(num_users + 1, dtype=torch.long, device=user.device)
     torch.cumsum(torch.bincount(user, minlength=num_users), 0, out=crow[1:])
     return csr_tensor(crow, item, value, (num_users, num_items))

@@ -8,6 +8,7 @@ from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.inits import glorot
 
 from torch_geometric_kgrec.nn.conv.relational_adj import RelationalAdj, typed_edges
+from torch_geometric_kgrec.nn.gather_dot import gather_dot
 
 
 def add_inverse_relations(edge_index: Tensor, edge_type: Tensor,
@@ -45,8 +46,10 @@ class GatedPathConv(MessagePassing):
     :func:`~torch_geometric_kgrec.nn.readout.layer_sum`.
 
     The gate depends on the head and the relation only, so it is computed as an
-    :obj:`[E]` (or :obj:`[P]`) vector from the :obj:`[N, R]` table
-    :math:`\mathbf{X}\mathbf{E}_R^{\top}`, never as an :math:`|E| \times d` tensor.
+    :obj:`[E]` (or :obj:`[P]`) vector by
+    :func:`~torch_geometric_kgrec.nn.gather_dot.gather_dot`: memory linear in the
+    number of edges (pairs), neither an :math:`|E| \times d` tensor kept for the
+    backward pass nor an :math:`N \times R` table that grows with the relations.
     Two equivalent code paths compute the aggregation:
 
     * a :obj:`[2, E]` tensor :obj:`edge_index` with :obj:`edge_type`, or a sparse
@@ -117,25 +120,26 @@ class GatedPathConv(MessagePassing):
             raise ValueError(f"'relation_emb' must have shape [num_relations, "
                              f"{self.channels}] (got {list(rel.shape)})")
         num_rel = rel.size(0)
-        xr = x @ rel.t()  # [N, R]: every gate logit e_i^T e_r
 
         if isinstance(edge_index, RelationalAdj):
             if edge_index.num_relations != num_rel:
                 raise ValueError(f"the RelationalAdj has {edge_index.num_relations} "
                                  f"relations, the relation embeddings {num_rel}")
-            gate = xr.view(-1)[edge_index.pair_head * num_rel + edge_index.pair_rel]
+            # gamma_hr = sigma(e_h^T e_r), one per (head, relation) pair: [P]
+            gate = gather_dot(x, rel, edge_index.pair_head, edge_index.pair_rel)
             return edge_index.propagate(x, rel, pair_weight=gate.sigmoid())
 
         edge_index, edge_type = typed_edges(edge_index, edge_type, num_rel,
                                              'GatedPathConv')
         size = (x.size(0), x.size(0))
-        gate = self.edge_updater(edge_index, xr=xr, edge_type=edge_type, size=size)
+        gate = self.edge_updater(edge_index, x=x, rel=rel, edge_type=edge_type, size=size)
         return self.propagate(edge_index, x=x, gate=gate, edge_type=edge_type, rel=rel,
                               size=size)
 
-    def edge_update(self, edge_index_i: Tensor, xr: Tensor, edge_type: Tensor) -> Tensor:
-        # gamma_ij = sigma(e_i^T e_r), looked up in the [N, R] table: shape [E].
-        return xr[edge_index_i, edge_type].sigmoid()
+    def edge_update(self, edge_index_i: Tensor, x: Tensor, rel: Tensor,
+                    edge_type: Tensor) -> Tensor:
+        # gamma_ij = sigma(e_i^T e_r): shape [E], O(E) memory
+        return gather_dot(x, rel, edge_index_i, edge_type).sigmoid()
 
     def message(self, x_j: Tensor, gate: Tensor, edge_type: Tensor, rel: Tensor) -> Tensor:
         return gate.unsqueeze(-1) * rel[edge_type] * x_j

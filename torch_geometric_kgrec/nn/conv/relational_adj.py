@@ -202,14 +202,18 @@ class RelationalAdj:
             return self
         keep = torch.rand(self.num_edges, generator=generator,
                           device=self.head.device) >= p
-        perm = self.perm[keep] if self.perm is not None else None
+        # One nonzero and index_select per tensor (boolean indexing would run a
+        # nonzero for every tensor: 6 passes over E on a 24M-triple graph).
+        idx = keep.nonzero().view(-1)
+        take = lambda t: t.index_select(0, idx)  # noqa: E731
+        perm = take(self.perm) if self.perm is not None else None
         tail_order = None
         if self.tail_order is not None:  # stays sorted by tail: renumber, no sort
             renumber = torch.cumsum(keep, 0) - 1
             kept = self.tail_order[keep[self.tail_order]]
             tail_order = renumber[kept]
-        return RelationalAdj(self.head[keep], self.rel[keep], self.tail[keep],
-                             self.pair[keep], self.pair_head, self.pair_rel,
+        return RelationalAdj(take(self.head), take(self.rel), take(self.tail),
+                             take(self.pair), self.pair_head, self.pair_rel,
                              self.num_nodes, self.num_relations, perm, tail_order)
 
     def apply(self, fn: Callable[[Tensor], Tensor]) -> 'RelationalAdj':
