@@ -79,3 +79,23 @@ def test_help_texts(script, monkeypatch):
     options = {o for a in parser._actions for o in a.option_strings}
     if script == 'conv_speed':  # takes only the options it uses
         assert not options & {'--dataset', '--root', '--seeds', '--epochs', '--no-progress'}
+
+
+def test_synthetic_presets_match_the_published_sizes(monkeypatch, tmp_path):
+    from torch_geometric_kgrec import benchmark
+    # CKMPN Table 1: Movie-KG-Dataset and Amazon-Book
+    assert benchmark.SYNTHETIC_PRESETS['movie-kg'] == dict(
+        num_users=125218, num_items=50000, num_entities=250327, num_relations=12,
+        num_triples=12055581, num_interactions=4095146)
+    assert benchmark.SYNTHETIC_PRESETS['amazon-book']['num_triples'] == 2557746
+    with pytest.raises(ValueError, match="unknown synthetic preset 'nope'"):
+        benchmark.load_dataset('synthetic-nope')
+    monkeypatch.setitem(benchmark.SYNTHETIC_PRESETS, 'tiny', dict(
+        num_users=20, num_items=30, num_entities=60, num_relations=3, num_triples=80,
+        num_interactions=90))
+    monkeypatch.setenv('KGREC_CACHE', str(tmp_path))
+    data = benchmark.load_dataset('synthetic-tiny')
+    assert data['user'].num_nodes == 20 and data.num_items == 30
+    assert data['entity', 'kg', 'entity'].edge_index.size(1) == 80
+    assert benchmark.LOADED_DATA[-1]['name'] == 'synthetic-tiny'
+    assert benchmark.LOADED_DATA[-1]['num_triples'] == 80
