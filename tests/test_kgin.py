@@ -326,8 +326,8 @@ def test_kmpn_without_gates_and_with_relation_meta_preferences_is_kgin():
     from torch_geometric_kgrec.nn.models.kmpn import KMPN
 
     class UngatedPathConv(GatedPathConv):
-        def edge_update(self, edge_index_i, xr, edge_type):
-            return torch.ones_like(xr[edge_index_i, edge_type])  # gamma_ij := 1
+        def edge_update(self, edge_index_i, x, rel, edge_type):
+            return x.new_ones(edge_index_i.numel())  # gamma_ij := 1
 
         def forward(self, x, edge_index, edge_type=None, relation_emb=None):
             if isinstance(edge_index, RelationalAdj):  # use the message-passing path
