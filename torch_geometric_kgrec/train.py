@@ -235,17 +235,23 @@ def run_training(
         model.train()
         if progress:  # a long epoch shows what is running instead of a frozen bar
             bar.set_postfix_str(f'training epoch {epoch}', refresh=True)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = train_epoch(epoch)
         seconds.append(time.perf_counter() - t0)
-        row: Dict[str, float] = {'epoch': epoch, 'seconds': seconds[-1]}
+        # CPU seconds of this process as well: on a shared machine the wall time
+        # includes waiting for the CPU, the CPU time does not.
+        row: Dict[str, float] = {'epoch': epoch, 'seconds': seconds[-1],
+                                 'cpu_seconds': time.process_time() - c0}
         row.update(env.mean(out if isinstance(out, dict) else {'loss': float(out)}))
         if evaluate is not None and (epoch % eval_every == 0 or epoch == epochs):
             model.eval()
             if progress:
                 bar.set_postfix_str(f'validating after epoch {epoch}', refresh=True)
+            t0, c0 = time.perf_counter(), time.process_time()
             with torch.no_grad():
                 metrics = env.broadcast(evaluate())  # rank 0 decides for every rank
+            row.update(eval_seconds=time.perf_counter() - t0,
+                       eval_cpu_seconds=time.process_time() - c0)
             if monitor not in metrics:
                 raise KeyError(f"monitored metric {monitor!r} is not among the validation "
                                f"metrics {sorted(metrics)}")
