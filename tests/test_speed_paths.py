@@ -53,3 +53,22 @@ def test_epoch_negatives_equal_per_batch_draws_and_are_never_positives():
     rrs, seen = _epoch_batches(ReciprocalRatioNegativeSampler, train, num_users, num_items)
     for users, _, neg in seen:
         assert not rrs.is_positive(users, neg).any()
+
+
+def test_ours_speed_measures_every_model_on_tiny_data(monkeypatch):
+    # the interface the RecBole harness relies on: one model per call, every number there
+    import ours_speed
+    from torch_geometric_kgrec.datasets import generate_synthetic_kg
+    data = generate_synthetic_kg(num_users=30, num_items=40, num_entities=90,
+                                 num_relations=3, num_triples=300, num_interactions=300)
+    monkeypatch.setattr(ours_speed, 'load_dataset', lambda name, root=None: data)
+    parser_args = ['--dim', '8', '--batch-size', '64', '--repeats', '1', '--ks', '5',
+                   '--eval-batch-size', '16']
+    for model in ours_speed.MODELS:
+        monkeypatch.setattr(sys, 'argv', ['ours_speed.py', '--model', model, '--child']
+                            + parser_args)
+        args = ours_speed.build_parser().parse_args()
+        out = ours_speed.time_model(model, args)
+        assert out['model'] == ours_speed.NAMES[model]
+        assert out['train_seconds_per_epoch'] > 0 and out['eval_seconds'] > 0
+        assert out['peak_rss_mib'] > 0 and 0 <= out['eval_metrics']['recall@5'] <= 1
