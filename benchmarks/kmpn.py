@@ -217,7 +217,7 @@ def fit(name: str, ctx: Ctx, samplers: Dict[str, object], val: torch.Tensor, epo
             loss = loss_fn(users, pos, neg)
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * idx.numel()
+            total += env.loss_share(float(loss.detach())) * idx.numel()
         if extra is not None:
             extra(optimizer, math.ceil(train.size(1) / args.batch_size), gen)
         if scheduler is not None:

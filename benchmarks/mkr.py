@@ -17,6 +17,13 @@ read literally: one KGE minibatch after every ``t`` RS minibatches.
 
     python benchmarks/mkr.py --dataset lastfm --seeds 3 --out mkr-lastfm.json
     python benchmarks/mkr.py --dataset book-crossing --seeds 3 --out mkr-book.json
+    torchrun --standalone --nproc_per_node 2 benchmarks/mkr.py --dataset lastfm
+
+Under ``torchrun`` every rank draws the same seeded permutations (and KGE negatives),
+each RS and each KGE step trains on this rank's shard of the global minibatch (both
+optimisers' gradients all-reduced), validation / test CTR metrics are computed
+identically on every rank, the top-K evaluation is sharded, and rank 0 prints and
+writes the JSON (with the world size).
 """
 from functools import partial
 
@@ -25,7 +32,7 @@ import torch
 from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
                                              checkpoint_kwargs, evaluate_ctr_split,
                                              format_table, load_dataset, predict_pairs,
-                                             write_result)
+                                             setup_distributed, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.metrics import ctr_metrics
 from torch_geometric_kgrec.nn import MKR
@@ -98,6 +105,7 @@ def main() -> None:
                    help='torch CPU threads (MKR\'s layers are tiny: more threads only add '
                    'synchronisation overhead, badly so on a shared CPU)')
     args = p.parse_args()
+    env = setup_distributed(args)  # torchrun: one rank per process, else a no-op
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     for key, value in DEFAULTS.get(args.dataset, DEFAULTS['lastfm']).items():
@@ -133,25 +141,31 @@ def main() -> None:
                     variant=args.variant).to(device)
         opt_rs = torch.optim.Adam(model.rs_parameters(), lr=args.lr_rs)
         opt_kge = torch.optim.Adam(model.kge_parameters(), lr=args.lr_kge)
+        env.attach(model, opt_rs, opt_kge)  # data-parallel: gradient all-reduce
         gen = torch.Generator(device='cpu').manual_seed(seed)
 
+        # Each step trains on this rank's shard of the global minibatch idx (an empty
+        # shard passes batch_fraction 1: its gradient is zeroed in the all-reduce).
         def rs_step(idx):
+            users, items, labels = env.shard(train[0, idx], train[1, idx], y_train[idx])
             opt_rs.zero_grad()
-            loss = model.recommendation_loss(train[0, idx], train[1, idx], y_train[idx],
-                                             l2_weight=args.l2)
+            loss = model.recommendation_loss(users, items, labels, l2_weight=args.l2,
+                                             batch_fraction=env.fraction(idx.numel()) or 1.0)
             loss.backward()
             opt_rs.step()
-            return loss.item()
+            return env.loss_share(loss.item())
 
         def kge_step(idx):
             h, r, t = triples[:, idx]
             neg = (torch.randint(num_entities, t.shape, generator=gen).to(device)
                    if args.kge_negatives else None)
+            h, r, t, *neg = env.shard(h, r, t, *([] if neg is None else [neg]))
             opt_kge.zero_grad()
-            loss = model.kge_loss(h, r, t, neg, l2_weight=args.l2)
+            loss = model.kge_loss(h, r, t, neg[0] if neg else None, l2_weight=args.l2,
+                                  batch_fraction=env.fraction(idx.numel()) or 1.0)
             loss.backward()
             opt_kge.step()
-            return loss.item()
+            return env.loss_share(loss.item())
 
         def batches(n):
             return torch.randperm(n, generator=gen).to(device).split(args.batch_size)
@@ -209,7 +223,7 @@ def main() -> None:
         'history': histories,
     }, 'Popularity': {'per_seed': pop_rows, 'mean_std': aggregate(pop_rows)}}
     seeds = f'seeds {args.seed}..{args.seed + args.seeds - 1}'
-    print(f'\n{args.dataset} — {PROTOCOL}; {seeds}')
+    print(f'\n{args.dataset} — {PROTOCOL}; {seeds}; {env.world_size} process(es)')
     paper_rows = {name: paper[name]} if name in paper else None
     tables = {n: r['mean_std'] for n, r in results.items()}
     print(format_table(tables, CTR_COLUMNS, paper_rows))

@@ -242,7 +242,7 @@ class DistEnv:
         if not self.is_distributed:
             return value
         weight = self._weight if self._weight is not None else 1.0 / self.world_size
-        return value * weight * self.world_size
+        return value * weight * self.world_size if weight else 0.0  # empty shard: NaN
 
     def broadcast_parameters(self, module: torch.nn.Module) -> None:
         r"""Copy rank 0's parameters and buffers to every rank."""
