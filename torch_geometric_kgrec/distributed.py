@@ -244,6 +244,22 @@ class DistEnv:
         weight = self._weight if self._weight is not None else 1.0 / self.world_size
         return value * weight * self.world_size if weight else 0.0  # empty shard: NaN
 
+    def rank_generator(self, generator: torch.Generator) -> torch.Generator:
+        r"""A generator for random draws *inside* a sharded step whose number
+        depends on the shard (e.g. NRMS-BERT's sampled browsing histories of the
+        shard's users): :obj:`generator` itself in a single process; with several
+        processes a new one seeded from a draw of a copy of :obj:`generator` (so
+        :obj:`generator` is not advanced and the permutations and negatives drawn from
+        it afterwards agree across ranks and with a single process) plus the rank (so
+        that the ranks' draws differ). Such a step then equals the single-process one
+        in distribution, not draw for draw."""
+        if not self.is_distributed:
+            return generator
+        copy = torch.Generator(device=generator.device)
+        copy.set_state(generator.get_state())
+        seed = int(torch.randint(0, 2**62, (1, ), generator=copy, device=copy.device))
+        return torch.Generator(device=generator.device).manual_seed(seed + self.rank)
+
     def broadcast_parameters(self, module: torch.nn.Module) -> None:
         r"""Copy rank 0's parameters and buffers to every rank."""
         if not self.is_distributed:
