@@ -220,6 +220,26 @@ class DistEnv:
         start, end = shard_bounds(n, self.rank, self.world_size)
         return (end - start) / n if n else 0.0
 
+    def joint_weights(self, coefficients: Sequence[float], sizes: Sequence[int]
+                      ) -> Tuple[float, ...]:
+        r"""For a loss :math:`\sum_k c_k \bar{\ell}_k` whose terms are means over
+        different global batches of sizes :math:`n_k` (e.g. KGCN's CTR batch and the
+        batch of content pairs, eq. 5 of Kim et al.), each sharded with
+        :meth:`shard`: returns the coefficients :math:`c'_k = c_k f_k / w` to compute
+        this rank's loss with (:math:`f_k` = this rank's share of batch :math:`k`)
+        and sets the gradient weight to :math:`w = \sum_k c_k f_k`, so that the
+        all-reduced gradient is exactly the global loss's. Returns
+        :obj:`coefficients` unchanged in a single process."""
+        coefficients = tuple(float(c) for c in coefficients)
+        if len(coefficients) != len(sizes):
+            raise ValueError('joint_weights() needs one size per coefficient')
+        if not self.is_distributed:
+            return coefficients
+        scaled = [c * self.fraction(n) for c, n in zip(coefficients, sizes)]
+        weight = sum(scaled)
+        self.set_gradient_weight(weight)
+        return tuple(c / weight for c in scaled) if weight else coefficients
+
     def set_gradient_weight(self, weight: float) -> None:
         r"""The weight :math:`w_r` of this rank's gradients in the next step of every
         attached optimizer (:meth:`shard` sets it); the all-reduced gradient is
