@@ -144,13 +144,12 @@ def main() -> None:
         env.attach(model, opt_rs, opt_kge)  # data-parallel: gradient all-reduce
         gen = torch.Generator(device='cpu').manual_seed(seed)
 
-        # Each step trains on this rank's shard of the global minibatch idx (an empty
-        # shard passes batch_fraction 1: its gradient is zeroed in the all-reduce).
+        # Each step trains on this rank's shard of the global minibatch idx.
         def rs_step(idx):
             users, items, labels = env.shard(train[0, idx], train[1, idx], y_train[idx])
             opt_rs.zero_grad()
             loss = model.recommendation_loss(users, items, labels, l2_weight=args.l2,
-                                             batch_fraction=env.fraction(idx.numel()) or 1.0)
+                                             batch_fraction=env.fraction(idx.numel()))
             loss.backward()
             opt_rs.step()
             return env.loss_share(loss.item())
@@ -162,7 +161,7 @@ def main() -> None:
             h, r, t, *neg = env.shard(h, r, t, *([] if neg is None else [neg]))
             opt_kge.zero_grad()
             loss = model.kge_loss(h, r, t, neg[0] if neg else None, l2_weight=args.l2,
-                                  batch_fraction=env.fraction(idx.numel()) or 1.0)
+                                  batch_fraction=env.fraction(idx.numel()))
             loss.backward()
             opt_kge.step()
             return env.loss_share(loss.item())

@@ -307,9 +307,12 @@ def _l2(a: Tensor, b: Tensor, weights: List[Parameter], batch_fraction: float) -
     # global batch) and of the weights.
     if batch_fraction == 1.0:
         return l2_reg(a, b, *weights, batch_size=1)
-    if not batch_fraction > 0:
-        raise ValueError(f"'batch_fraction' must be positive (got {batch_fraction})")
-    return l2_reg(a, b, batch_size=1) / batch_fraction + l2_reg(*weights, batch_size=1)
+    if not 0.0 <= batch_fraction <= 1.0:
+        raise ValueError(f"'batch_fraction' must lie in [0, 1] (got {batch_fraction})")
+    reg = l2_reg(*weights, batch_size=1)
+    if a.numel() or b.numel():  # (an empty shard, batch_fraction 0, has no vectors)
+        reg = reg + l2_reg(a, b, batch_size=1) / batch_fraction
+    return reg
 
 
 def _check_index(name: str, index: Tensor, size: int) -> None:
