@@ -351,7 +351,9 @@ class DistEnv:
             if s:  # e.g. for SparseAdam: the union of the ranks' rows
                 held = flat[offset:offset + p.size(0)].nonzero().view(-1).to(p.device)
                 offset += p.size(0)
-                p.grad = torch.sparse_coo_tensor(held.view(1, -1), g[held], p.shape)
+                p.grad = torch.sparse_coo_tensor(held.view(1, -1), g[held], p.shape,
+                                                 is_coalesced=True,
+                                                 check_invariants=False)
             elif p.grad is None:
                 p.grad = g
             else:
