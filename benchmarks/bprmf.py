@@ -6,12 +6,17 @@ validation Recall@20 (training items masked), test metrics over all items with t
 user's training and validation items masked.
 
     python benchmarks/bprmf.py --dataset lastfm --out bprmf-lastfm.json
+    torchrun --standalone --nproc_per_node 2 benchmarks/bprmf.py --dataset lastfm
+
+Under ``torchrun`` every rank draws the same seeded permutation and negatives, trains on
+its shard of each global batch of ``--batch-size`` (gradients all-reduced), the
+evaluation is sharded, and rank 0 prints and writes the JSON (with the world size).
 """
 import torch
 
 from torch_geometric_kgrec.benchmark import (add_checkpoint_arguments, aggregate, base_parser,
                                              checkpoint_kwargs, format_table, load_dataset,
-                                             write_result)
+                                             setup_distributed, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.metrics import evaluate_ranking
 from torch_geometric_kgrec.nn import BPRMF, Popularity
@@ -39,6 +44,7 @@ def main() -> None:
                    help='validate every this many epochs')
     add_checkpoint_arguments(p)
     args = p.parse_args()
+    env = setup_distributed(args)  # torchrun: one rank per process, else a no-op
     device = torch.device(args.device)
 
     data = load_dataset(args.dataset, args.root, link=args.link)
@@ -63,6 +69,7 @@ def main() -> None:
 
         model = BPRMF(num_users, num_items, args.dim).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+        env.attach(model, optimizer)  # data-parallel: same start, gradient all-reduce
         sampler = UniformNegativeSampler(train, num_users, num_items)
         gen = torch.Generator(device='cpu').manual_seed(seed)
 
@@ -72,12 +79,12 @@ def main() -> None:
             negatives = sampler.sample(train[0], generator=gen).view(-1).to(device)
             total = 0.0
             for idx in perm.split(args.batch_size):
-                users, pos, neg = train[0, idx], train[1, idx], negatives[idx]
+                users, pos, neg = env.shard(train[0, idx], train[1, idx], negatives[idx])
                 optimizer.zero_grad()
                 loss = model.loss(users, pos, neg, reg_weight=args.l2)
                 loss.backward()
                 optimizer.step()
-                total += loss.item() * idx.numel()
+                total += env.loss_share(loss.item()) * idx.numel()
             return total / train.size(1)
 
         def validate():
@@ -101,7 +108,8 @@ def main() -> None:
             'mean_std': aggregate(rows),
             'seconds_per_epoch': (sum(timing[name]) / len(timing[name])) if timing[name] else None,
         }
-    print(f'\n{args.dataset} — {PROTOCOL}; seeds {args.seed}..{args.seed + args.seeds - 1}')
+    print(f'\n{args.dataset} — {PROTOCOL}; seeds {args.seed}..{args.seed + args.seeds - 1}; '
+          f'{env.world_size} process(es)')
     print(format_table({n: r['mean_std'] for n, r in results.items()}, COLUMNS))
     if timing['BPRMF']:
         print(f"BPRMF seconds/epoch: {results['BPRMF']['seconds_per_epoch']:.3f} "

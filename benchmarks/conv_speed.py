@@ -43,7 +43,7 @@ from typing import Dict, List
 
 import torch
 
-from torch_geometric_kgrec.benchmark import base_parser, write_result
+from torch_geometric_kgrec.benchmark import base_parser, refuse_distributed, write_result
 
 MOVIE_KG = dict(num_users=125_000, num_items=50_000, num_entities=250_000,
                 num_triples=12_000_000, num_interactions=4_000_000)
@@ -295,6 +295,7 @@ def main() -> None:
                    help=argparse.SUPPRESS)  # internal: one measurement
     p.add_argument('--no-extensions', action='store_true', help=argparse.SUPPRESS)
     args = p.parse_args()
+    refuse_distributed('benchmarks/conv_speed.py')  # times one process: not under torchrun
     if args.worker:
         print(json.dumps(run_worker(args.worker[0], args.worker[1], args.dim, args.repeats,
                                     args.device, args.no_extensions, args.threads)))

@@ -17,7 +17,8 @@ from typing import Dict
 
 import torch
 
-from torch_geometric_kgrec.benchmark import base_parser, load_dataset, write_result
+from torch_geometric_kgrec.benchmark import (base_parser, load_dataset, refuse_distributed,
+                                             write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.nn.losses import bpr_loss, l2_reg
 from torch_geometric_kgrec.nn.models import KGAT
@@ -67,6 +68,7 @@ def main() -> None:
                    help='timed repetitions after a warm-up (the median is reported)')
     p.add_argument('--threads', type=int, default=1, help='torch.set_num_threads')
     args = p.parse_args()
+    refuse_distributed('benchmarks/kgat_speed.py')  # times one process: not under torchrun
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     data = load_dataset(args.dataset, args.root, link=args.link)

@@ -20,6 +20,11 @@ user, i.e. O(U I K d) in chunks, never a users x items x K^H x d tensor. On a sh
 
     python benchmarks/kgcn.py --dataset book-crossing --seeds 3 --out kgcn-book.json
     python benchmarks/kgcn.py --dataset lastfm --seeds 3 --out kgcn-lastfm.json
+    torchrun --standalone --nproc_per_node 2 benchmarks/kgcn.py --dataset lastfm
+
+Under ``torchrun`` every rank draws the same neighbour samples and permutation, trains on
+its shard of each global batch (gradients all-reduced), computes the CTR metrics
+identically, shards the top-K evaluation, and rank 0 prints and writes the JSON.
 """
 
 from typing import Callable
@@ -30,8 +35,9 @@ from torch import Tensor
 from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
                                              checkpoint_kwargs, evaluate_ctr_split,
                                              format_table, load_dataset, predict_pairs,
-                                             write_result)
+                                             setup_distributed, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
+from torch_geometric_kgrec.distributed import current_env
 from torch_geometric_kgrec.metrics import ctr_metrics
 from torch_geometric_kgrec.nn import KGCN
 from torch_geometric_kgrec.protocols import KGNeighborSampler, ctr_split
@@ -75,8 +81,10 @@ def make_train_epoch(model: KGCN, sampler: KGNeighborSampler, optimizer, train: 
     r"""One training epoch of this benchmark (also timed by ``ours_speed.py``): the
     epoch's neighbour sample (a fresh seeded draw from epoch 2 on with
     :obj:`resample='epoch'`), then BCE steps over a seeded permutation of the
-    labelled training pairs."""
+    labelled training pairs; under torchrun each step trains on this rank's shard of
+    the global batch."""
     device = train.device
+    env = current_env()
     neighbors = [sampler.sample(torch.Generator(device=device).manual_seed(seed))]
 
     def train_epoch(epoch: int) -> float:
@@ -87,11 +95,12 @@ def make_train_epoch(model: KGCN, sampler: KGNeighborSampler, optimizer, train: 
         perm = torch.randperm(train.size(1), generator=gen).to(device)
         total = 0.0
         for idx in perm.split(batch_size):
+            batch = env.shard(train[0, idx], train[1, idx], y_train[idx])
             optimizer.zero_grad()
-            loss = model.loss(train[0, idx], train[1, idx], y_train[idx], l2_weight=0)
+            loss = model.loss(*batch, l2_weight=0)
             loss.backward()
             optimizer.step()
-            total += loss.item() * idx.numel()
+            total += env.loss_share(loss.item()) * idx.numel()
         return total / train.size(1)
 
     return train_epoch
@@ -130,6 +139,7 @@ def main() -> None:
                    help='training neighbours: fresh draw every epoch, or one draw')
     add_ctr_arguments(p)
     args = p.parse_args()
+    env = setup_distributed(args)  # torchrun: one rank per process, else a no-op
     for key, value in DEFAULTS.get(args.dataset, DEFAULTS['lastfm']).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -163,6 +173,7 @@ def main() -> None:
                      num_layers=args.layers, aggregator=args.aggregator,
                      scaling=args.scaling).to(device)
         optimizer = make_optimizer(model, args.lr, args.l2)
+        env.attach(model, optimizer)  # data-parallel: gradient all-reduce
         gen = torch.Generator(device='cpu').manual_seed(seed)
         eval_neighbors = sampler.sample(torch.Generator(device=device).manual_seed(
             10_000 + seed))
@@ -198,7 +209,7 @@ def main() -> None:
     }, 'Popularity': {'per_seed': pop_rows, 'mean_std': aggregate(pop_rows)}}
     table = {name: r['mean_std'] for name, r in results.items()}
     seeds = f'seeds {args.seed}..{args.seed + args.seeds - 1}'
-    print(f'\n{args.dataset} — {PROTOCOL}; {seeds}')
+    print(f'\n{args.dataset} — {PROTOCOL}; {seeds}; {env.world_size} process(es)')
     paper_rows = {'KGCN': paper['KGCN']} if paper else None
     print(format_table(table, CTR_COLUMNS, paper_rows))
     if not args.no_ranking:

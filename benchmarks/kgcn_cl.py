@@ -26,6 +26,13 @@ bi-encoder (printed and stored in the JSON); ``--cross-encoder PATH`` re-ranks a
 
     python benchmarks/kgcn_cl.py --dataset lastfm --seeds 5 --out kgcn-cl-lastfm.json
     python benchmarks/kgcn_cl.py --dataset movielens-100k --seeds 5 --plots plots/
+    torchrun --standalone --nproc_per_node 2 benchmarks/kgcn_cl.py --dataset lastfm
+
+Under ``torchrun`` every rank draws the same neighbours and permutations, each step trains
+on this rank's shard of the CTR batch *and* of the batch of content pairs (the two means
+of eq. 5 weighted by the ranks' shares, ``DistEnv.joint_weights``), the CTR metrics are
+computed identically, the rankings sharded, and rank 0 prints and writes the JSON and
+figures.
 """
 import math
 import os
@@ -36,7 +43,7 @@ import torch
 
 from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
                                              evaluate_ctr_split, format_table, load_dataset,
-                                             predict_pairs, write_result)
+                                             predict_pairs, setup_distributed, write_result)
 from torch_geometric_kgrec.contrastive import (attach_bx_books, metadata_sentences,
                                                mine_content_pairs)
 from torch_geometric_kgrec.datasets import kgrec_stats
@@ -170,6 +177,7 @@ def main() -> None:
     add_ctr_arguments(p)
     p.set_defaults(patience=3)
     args = p.parse_args()
+    env = setup_distributed(args)  # torchrun: one rank per process, else a no-op
     for key, value in DEFAULTS.get(args.dataset, DEFAULTS['lastfm']).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -271,6 +279,7 @@ def main() -> None:
         rest = [q for q in model.parameters() if all(q is not r for r in decay)]
         optimizer = torch.optim.Adam([{'params': decay, 'weight_decay': args.l2},
                                       {'params': rest}], lr=args.lr)
+        env.attach(model, optimizer)  # data-parallel: gradient all-reduce
         gen = torch.Generator().manual_seed(seed)
         eval_neighbors = sampler.sample(torch.Generator(device=device).manual_seed(
             10_000 + seed))
@@ -291,17 +300,19 @@ def main() -> None:
             total = 0.0
             for step, idx in enumerate(perm.split(args.batch_size)):
                 optimizer.zero_grad()
+                # this rank's shard of the CTR batch (and of the batch of pairs)
+                batch = env.shard(train[0, idx], train[1, idx], y_train[idx])
                 if cl is not None:
                     j = cl_perm[step * cl_batch:(step + 1) * cl_batch]
-                    loss = model.joint_loss(train[0, idx], train[1, idx], y_train[idx],
-                                            cl_index[:, j], cl_label[j], gamma=gamma,
-                                            l2_weight=0)
+                    pair_index, pair_label = env.shard(cl_index[:, j].t(), cl_label[j])
+                    g, _ = env.joint_weights((gamma, 1.0 - gamma), (idx.numel(), j.numel()))
+                    loss = model.joint_loss(*batch, pair_index.t(), pair_label,
+                                            gamma=g, l2_weight=0)
                 else:
-                    loss = model.loss(train[0, idx], train[1, idx], y_train[idx],
-                                      l2_weight=0)
+                    loss = model.loss(*batch, l2_weight=0)
                 loss.backward()
                 optimizer.step()
-                total += loss.item() * idx.numel()
+                total += env.loss_share(loss.item()) * idx.numel()
             return total / train.size(1)
 
         def validate():
@@ -396,7 +407,7 @@ def main() -> None:
         for s in sweep:
             print(f"  {s['row']:<24} {s['gamma']:.1f}  {s.get('alignment', float('nan')):.4f}"
                   f"  {s['uniformity']:.4f}  {s['ndcg@20']:.4f}")
-    if args.plots:
+    if args.plots and env.is_main:
         plot(args, results, sweep)
     wall = time.perf_counter() - t_start
     print(f'wall time {wall / 60:.1f} min on {device} ({torch.get_num_threads()} threads); '

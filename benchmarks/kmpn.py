@@ -218,7 +218,7 @@ def make_train_epoch(ctx: Ctx, loss_fn: Callable, sampler, extra: Optional[Calla
             loss = loss_fn(users, pos, neg)
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * idx.numel()
+            total += env.loss_share(float(loss.detach())) * idx.numel()
         if extra is not None:
             extra(optimizer, math.ceil(train.size(1) / bs), gen)
         if scheduler is not None:

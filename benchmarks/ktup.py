@@ -13,6 +13,14 @@ NDCG@10 (recommenders and joint models) or filtered Hits@10 (KG-only models).
 
     python benchmarks/ktup.py --dataset movielens-100k
     python benchmarks/ktup.py --dataset movielens-100k --seeds 3 --out ktup-ml100k.json
+    torchrun --standalone --nproc_per_node 2 benchmarks/ktup.py --dataset movielens-100k
+
+Under ``torchrun`` every rank draws the same seeded batches and negatives / corruptions,
+each recommendation and each KG step trains on this rank's shard of the global batch
+(gradients of the dense and the sparse optimiser all-reduced; summed margin losses
+weighted as sums), the full-ranking and KG-completion evaluations are sharded, and rank
+0 prints and writes the JSON (with the world size). The hard (Gumbel) variants draw their
+noise per rank, so they equal a 1-process run in distribution, not draw for draw.
 """
 import math
 import time
@@ -21,8 +29,9 @@ from typing import Callable, Dict, List, Optional
 import torch
 
 from torch_geometric_kgrec.benchmark import (aggregate, base_parser, format_table,
-                                             load_dataset, write_result)
+                                             load_dataset, setup_distributed, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
+from torch_geometric_kgrec.distributed import current_env
 from torch_geometric_kgrec.explain import KTUPExplainer
 from torch_geometric_kgrec.metrics import (RELATION_CATEGORIES, evaluate_kg_completion,
                                            evaluate_ranking, relation_categories)
@@ -125,11 +134,15 @@ def batch_fns(train: torch.Tensor, kg_tr: torch.Tensor, rec_sampler, kg_sampler,
 def make_train_epoch(opt, rec_loss: Optional[Callable], kg_loss: Optional[Callable],
                      rec_batch: Callable, kg_batch: Callable, n_rec: int, n_kg: int,
                      batch_size: int, joint_ratio: float, gen: torch.Generator,
-                     device) -> Callable[[int], Dict[str, float]]:
+                     device, rec_reduction: str = 'mean', kg_reduction: str = 'sum'
+                     ) -> Callable[[int], Dict[str, float]]:
     r"""One training epoch of this benchmark (also timed by ``ours_speed.py``). A
     joint model (both losses) follows KTUP's schedule of eq. 21
     (:func:`is_recommendation_step`) for as many steps as a pass over the larger task
-    needs; a single-task model makes one pass over its data."""
+    needs; a single-task model makes one pass over its data. Under torchrun every step
+    trains on this rank's shard of the global batch; a loss that sums over the batch
+    (margin losses) is sharded with :obj:`reduction='sum'`."""
+    env = current_env()
     bs = batch_size
     if rec_loss is not None and kg_loss is not None:  # KTUP's schedule (eq. 21)
         lam = joint_ratio
@@ -145,12 +158,14 @@ def make_train_epoch(opt, rec_loss: Optional[Callable], kg_loss: Optional[Callab
                                       is_recommendation_step(step, joint_ratio))
             opt.zero_grad()
             if rec:
-                loss = rec_loss(*rec_batch(next(rec_it).to(device)))
+                loss = rec_loss(*env.shard(*rec_batch(next(rec_it).to(device)),
+                                           reduction=rec_reduction))
             else:
-                loss = kg_loss(*kg_batch(next(kg_it).to(device)))
+                loss = kg_loss(*env.shard(*kg_batch(next(kg_it).to(device)),
+                                          reduction=kg_reduction))
             loss.backward()
             opt.step()
-            tot['rec_loss' if rec else 'kg_loss'] += loss.item()
+            tot['rec_loss' if rec else 'kg_loss'] += env.loss_share(loss.item())
         return {**tot, 'loss': tot['rec_loss'] + tot['kg_loss']}
 
     return train_epoch
@@ -189,6 +204,7 @@ def main() -> None:
     p.add_argument('--threads', type=int, default=1,
                    help='torch.set_num_threads (1 is fastest on a shared, oversubscribed CPU)')
     args = p.parse_args()
+    env = setup_distributed(args)  # torchrun: one rank per process, else a no-op
     if args.threads:
         torch.set_num_threads(args.threads)
     models = [m.strip() for m in args.models.split(',') if m.strip()]
@@ -243,9 +259,11 @@ def main() -> None:
 
         rec_batch, kg_batch = batch_fns(train, kg_tr, rec_sampler, kg_sampler, gen)
 
-        def epoch_fn(opt, rec_loss: Optional[Callable], kg_loss: Optional[Callable]):
+        def epoch_fn(opt, rec_loss: Optional[Callable], kg_loss: Optional[Callable],
+                     rec_reduction: str = 'mean', kg_reduction: str = 'sum'):
             return make_train_epoch(opt, rec_loss, kg_loss, rec_batch, kg_batch, n_rec, n_kg,
-                                    bs, args.joint_ratio, gen, device)
+                                    bs, args.joint_ratio, gen, device, rec_reduction,
+                                    kg_reduction)
 
         def rec_metrics(model, part='test'):
             target = test if part == 'test' else val
@@ -320,13 +338,21 @@ def main() -> None:
                 lr, epochs = args.joint_lr, joint_epochs
 
             opt = _Optimizers(model, lr)
+            env.attach(model, *opt.opts)  # data-parallel: gradient all-reduce
+            # how each loss reduces over its batch (the margin losses sum, eq. 4)
+            rec_red, kg_red = 'mean', 'sum'
+            if name == 'cfkg':  # both of CFKG's losses are margin losses
+                rec_red = kg_red = model.reduction
+            elif name in ('cke', 'ktup-hard', 'ktup-soft'):
+                kg_red = kg_part.reduction
             if rec_loss is not None:
                 monitor, validate = 'ndcg@10', (lambda: rec_metrics(model, 'val'))  # noqa
             else:
                 monitor = 'filtered_avg_hits@10'
                 validate = lambda: kg_metrics(model, kg_val_sub, categories=False)  # noqa
             t0 = time.perf_counter()
-            result = run_training(model, epoch_fn(opt, rec_loss, kg_loss), validate, epochs,
+            result = run_training(model, epoch_fn(opt, rec_loss, kg_loss, rec_red, kg_red),
+                                  validate, epochs,
                                   monitor=monitor, patience=args.patience,
                                   eval_every=args.eval_every, progress=not args.no_progress,
                                   desc=f'{name} seed {seed}')
@@ -360,7 +386,7 @@ def main() -> None:
                          'seconds_per_epoch': sum(timing[name]) / len(timing[name])}
     seeds = f'seeds {args.seed}..{args.seed + args.seeds - 1}'
     paper_rec = {k: v for k, v in PAPER_ML1M.items()}
-    print(f'\n{args.dataset}, {seeds} — {PROTOCOL}')
+    print(f'\n{args.dataset}, {seeds} — {PROTOCOL}; {env.world_size} process(es)')
     print('\nItem recommendation (@10, fractions); "(paper)" rows are MovieLens-1M '
           '(Table 2), a different dataset and KG — for orientation only:')
     rec_models = {n: r['mean_std'] for n, r in results.items() if 'ndcg@10' in r['mean_std']}

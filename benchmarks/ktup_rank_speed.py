@@ -17,7 +17,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from torch_geometric_kgrec.benchmark import base_parser, load_dataset, write_result
+from torch_geometric_kgrec.benchmark import (base_parser, load_dataset, refuse_distributed,
+                                             write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.metrics import evaluate_ranking
 from torch_geometric_kgrec.nn.kge.transh import hyperplane_projection
@@ -51,6 +52,7 @@ def main() -> None:
                    help='timed repetitions after a warm-up (the median is reported)')
     p.add_argument('--threads', type=int, default=1, help='torch.set_num_threads')
     args = p.parse_args()
+    refuse_distributed('benchmarks/ktup_rank_speed.py')  # times one process: not under torchrun
     torch.set_num_threads(args.threads)
     data = load_dataset(args.dataset, args.root, link=args.link)
     split = ranking_split(data, ratios=(0.8, 0.1, 0.1), seed=args.seed)

@@ -19,6 +19,13 @@ user's MeKB sequence once (mean pooling, 256 tokens, cached on disk with
 
     python benchmarks/mekb.py --dataset amazon-art-office --seeds 5
     python benchmarks/mekb.py --directions art-office --models embedme,id --seeds 1
+    torchrun --standalone --nproc_per_node 2 benchmarks/mekb.py --directions art-office
+
+Under ``torchrun`` every model trains data-parallel (``train_full_softmax`` /
+``train_bpr`` of ``torch_geometric_kgrec.mekb``: same seeded permutations and negatives
+on every rank, this rank's shard of each batch, gradients all-reduced; EMCDR's mapping
+stage is full-batch, the same on every rank), the sampled-ranking evaluation is sharded
+over the cases, and rank 0 prints and writes the JSON.
 """
 import time
 from typing import Dict, List, Optional
@@ -26,7 +33,7 @@ from typing import Dict, List, Optional
 import torch
 
 from torch_geometric_kgrec.benchmark import (aggregate, base_parser, format_table,
-                                             load_dataset, write_result)
+                                             load_dataset, setup_distributed, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
 from torch_geometric_kgrec.mekb import (evaluate_cases, mekb_scores, mekb_sequences,
                                         train_bpr, train_emcdr_mapping, train_full_softmax)
@@ -258,6 +265,7 @@ def report(title: str, per_seed, args, seconds: float) -> None:
 
 def main():
     args = parse_args()
+    setup_distributed(args)  # torchrun: one rank per process, else a no-op
     device = torch.device(args.device)
     from torch_geometric_kgrec.text import TextEncoder
     data = load_dataset(args.dataset, args.root, link=args.link)

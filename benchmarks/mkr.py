@@ -17,6 +17,13 @@ read literally: one KGE minibatch after every ``t`` RS minibatches.
 
     python benchmarks/mkr.py --dataset lastfm --seeds 3 --out mkr-lastfm.json
     python benchmarks/mkr.py --dataset book-crossing --seeds 3 --out mkr-book.json
+    torchrun --standalone --nproc_per_node 2 benchmarks/mkr.py --dataset lastfm
+
+Under ``torchrun`` every rank draws the same seeded permutations (and KGE negatives),
+each RS and each KGE step trains on this rank's shard of the global minibatch (both
+optimisers' gradients all-reduced), validation / test CTR metrics are computed
+identically on every rank, the top-K evaluation is sharded, and rank 0 prints and
+writes the JSON (with the world size).
 """
 from functools import partial
 from typing import Callable, Dict
@@ -27,8 +34,9 @@ from torch import Tensor
 from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
                                              checkpoint_kwargs, evaluate_ctr_split,
                                              format_table, load_dataset, predict_pairs,
-                                             write_result)
+                                             setup_distributed, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats
+from torch_geometric_kgrec.distributed import current_env
 from torch_geometric_kgrec.metrics import ctr_metrics
 from torch_geometric_kgrec.nn import MKR
 from torch_geometric_kgrec.protocols import ctr_split
@@ -77,26 +85,32 @@ def make_train_epoch(model: MKR, opt_rs, opt_kge, train: Tensor, y_train: Tensor
     r"""One training epoch of this benchmark (also timed by ``ours_speed.py``): the
     alternating RS / KGE steps of ``--schedule`` (``epoch``: a pass over the labelled
     training pairs, and on every ``--kge-interval``-th epoch a pass over the KG
-    triples; ``step``: one KGE minibatch after every ``t`` RS minibatches)."""
+    triples; ``step``: one KGE minibatch after every ``t`` RS minibatches). Under
+    torchrun each step trains on this rank's shard of the global minibatch (KGE
+    negatives drawn on the global batch)."""
     device = train.device
+    env = current_env()
 
     def rs_step(idx):
+        users, items, labels = env.shard(train[0, idx], train[1, idx], y_train[idx])
         opt_rs.zero_grad()
-        loss = model.recommendation_loss(train[0, idx], train[1, idx], y_train[idx],
-                                         l2_weight=args.l2)
+        loss = model.recommendation_loss(users, items, labels, l2_weight=args.l2,
+                                         batch_fraction=env.fraction(idx.numel()))
         loss.backward()
         opt_rs.step()
-        return loss.item()
+        return env.loss_share(loss.item())
 
     def kge_step(idx):
         h, r, t = triples[:, idx]
         neg = (torch.randint(num_entities, t.shape, generator=gen).to(device)
                if args.kge_negatives else None)
+        h, r, t, *neg = env.shard(h, r, t, *([] if neg is None else [neg]))
         opt_kge.zero_grad()
-        loss = model.kge_loss(h, r, t, neg, l2_weight=args.l2)
+        loss = model.kge_loss(h, r, t, neg[0] if neg else None, l2_weight=args.l2,
+                              batch_fraction=env.fraction(idx.numel()))
         loss.backward()
         opt_kge.step()
-        return loss.item()
+        return env.loss_share(loss.item())
 
     def batches(n):
         return torch.randperm(n, generator=gen).to(device).split(args.batch_size)
@@ -164,6 +178,7 @@ def main() -> None:
                    help='torch CPU threads (MKR\'s layers are tiny: more threads only add '
                    'synchronisation overhead, badly so on a shared CPU)')
     args = p.parse_args()
+    env = setup_distributed(args)  # torchrun: one rank per process, else a no-op
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     for key, value in DEFAULTS.get(args.dataset, DEFAULTS['lastfm']).items():
@@ -197,6 +212,7 @@ def main() -> None:
                     variant=args.variant).to(device)
         opt_rs = torch.optim.Adam(model.rs_parameters(), lr=args.lr_rs)
         opt_kge = torch.optim.Adam(model.kge_parameters(), lr=args.lr_kge)
+        env.attach(model, opt_rs, opt_kge)  # data-parallel: gradient all-reduce
         gen = torch.Generator(device='cpu').manual_seed(seed)
 
         train_epoch = make_train_epoch(model, opt_rs, opt_kge, train, y_train, triples,
@@ -232,7 +248,7 @@ def main() -> None:
         'history': histories,
     }, 'Popularity': {'per_seed': pop_rows, 'mean_std': aggregate(pop_rows)}}
     seeds = f'seeds {args.seed}..{args.seed + args.seeds - 1}'
-    print(f'\n{args.dataset} — {PROTOCOL}; {seeds}')
+    print(f'\n{args.dataset} — {PROTOCOL}; {seeds}; {env.world_size} process(es)')
     paper_rows = {name: paper[name]} if name in paper else None
     tables = {n: r['mean_std'] for n, r in results.items()}
     print(format_table(tables, CTR_COLUMNS, paper_rows))

@@ -14,6 +14,10 @@ budget is far below the papers' (hundreds of epochs): a quick start, not a
 reproduction (see ``benchmarks/kmpn.py`` for that).
 
     KGREC_DATA=../shared/data python benchmarks/quickstart.py
+    KGREC_DATA=../shared/data torchrun --standalone --nproc_per_node 2 benchmarks/quickstart.py
+
+(under ``torchrun`` data-parallel as ``kmpn.py``: every rank trains on its shard of each
+global batch, evaluation is sharded, rank 0 prints and writes the JSON.)
 """
 import os
 import sys
@@ -26,7 +30,7 @@ from kmpn import PAPER, Ctx, add_model_arguments, fit  # noqa: E402  (shared wit
 
 from torch_geometric_kgrec.benchmark import (add_checkpoint_arguments, aggregate,  # noqa
                                              base_parser, format_table, load_dataset,
-                                             write_result)
+                                             setup_distributed, write_result)
 from torch_geometric_kgrec.datasets import kgrec_stats  # noqa: E402
 from torch_geometric_kgrec.metrics import evaluate_ranking  # noqa: E402
 from torch_geometric_kgrec.nn import Popularity  # noqa: E402
@@ -48,6 +52,7 @@ def main() -> None:
     add_model_arguments(p, lr=5e-3, batch_size=4096, eval_every=3, patience=2)
     add_checkpoint_arguments(p)
     args = p.parse_args()
+    env = setup_distributed(args)  # torchrun: one rank per process, else a no-op
     device = torch.device(args.device)
     t_start = time.perf_counter()
 
@@ -93,7 +98,8 @@ def main() -> None:
                for n, rows in per_seed.items()}
     wall = time.perf_counter() - t_start
     print(f'\n{args.dataset} — {PROTOCOL}; seeds {args.seed}..{args.seed + args.seeds - 1}; '
-          f'{args.epochs} epochs max; {device}, {torch.get_num_threads()} torch threads; '
+          f'{args.epochs} epochs max; {device}, {torch.get_num_threads()} torch threads, '
+          f'{env.world_size} process(es); '
           f'{wall:.0f} s in all')
     print(format_table({n: r['mean_std'] for n, r in results.items()}, COLUMNS))
     print('\nCKMPN Table 2 (Amazon-Book-Extended, a DIFFERENT dataset, hundreds of epochs; '

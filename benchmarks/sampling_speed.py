@@ -19,7 +19,7 @@ from typing import Callable, Dict
 
 import torch
 
-from torch_geometric_kgrec.benchmark import base_parser, write_result
+from torch_geometric_kgrec.benchmark import base_parser, refuse_distributed, write_result
 from torch_geometric_kgrec.protocols import (KGNeighborSampler,
                                              ReciprocalRatioNegativeSampler,
                                              UniformNegativeSampler, ranking_split,
@@ -95,6 +95,7 @@ def main() -> None:
                    help='torch.set_num_threads (default: torch default); on a busy shared '
                    'machine 1 thread avoids OpenMP oversubscription stalls')
     args = p.parse_args()
+    refuse_distributed('benchmarks/sampling_speed.py')  # times one process: not under torchrun
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)

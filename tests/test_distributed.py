@@ -13,6 +13,7 @@ import time
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from torch_geometric_kgrec.distributed import DistEnv, shard_bounds
 
@@ -255,3 +256,128 @@ def test_single_process_env_is_a_no_op():
     assert [shard_bounds(2, r, 3) for r in range(3)] == [(0, 1), (1, 2), (2, 2)]
     with pytest.raises(ValueError, match='same length'):
         env.shard(x, x[:2])
+
+
+# ------------------------------------------------- the benchmarks' loops (issue 13)
+def benchmark_loops():
+    r"""Tiny seeded runs of loops the benchmarks use under ``torchrun``: MeKB's
+    ``train_bpr`` (BPRMF, uneven shards 6 + 5 of a batch of 11) with the sharded
+    ``evaluate_cases``; MKR's alternating RS / KGE steps (two attached optimisers,
+    ``batch_fraction`` for its summed batch L2); a TransH margin loss summed over the
+    batch (``reduction='sum'``) with Adam + SparseAdam stepping together (sparse
+    gradients over the union of the ranks' rows); KGCN-CL's eq. 5 with two batches of
+    different sizes (``joint_weights``). Returns states and metrics."""
+    from torch_geometric_kgrec.mekb import evaluate_cases, train_bpr
+    from torch_geometric_kgrec.nn import MKR, BPRMF
+    from torch_geometric_kgrec.nn.kge import TransH, margin_loss
+    from torch_geometric_kgrec.train import seed_everything
+    env = _env()
+    U, E, I, R, edge_index, edge_type, train, val = problem()
+    out = {}
+
+    seed_everything(0)
+    bpr = BPRMF(U, I, 8)
+    result = train_bpr(bpr, [(train, I)], lambda b: bpr.loss(*b[0], reg_weight=1e-3), U,
+                       epochs=3, batch_size=11, lr=0.05, seed=0)
+    g = torch.Generator().manual_seed(3)
+    cases = (val[0], val[1], torch.randint(0, I, (val.size(1), 9), generator=g))
+    out['bpr'] = {k: v.clone() for k, v in bpr.state_dict().items()}
+    out['bpr_loss'] = [r['loss'] for r in result.history]
+    out['cases'] = evaluate_cases(bpr, *cases, groups={'even': val[0] % 2 == 0},
+                                  ks=(1, 5), chunk_size=4)
+
+    seed_everything(0)
+    mkr = MKR(U, I, E, R, embedding_dim=4)
+    opt_rs = torch.optim.Adam(mkr.rs_parameters(), lr=0.01)
+    opt_kge = torch.optim.Adam(mkr.kge_parameters(), lr=0.01)
+    env.attach(mkr, opt_rs, opt_kge)
+    labels = (train[1] % 2).float()
+    keep = edge_index[0] < I
+    triples = torch.stack([edge_index[0, keep], edge_type[keep], edge_index[1, keep]])
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(2):
+        for idx in torch.randperm(train.size(1), generator=gen).split(13):
+            batch = env.shard(train[0, idx], train[1, idx], labels[idx])
+            opt_rs.zero_grad()
+            mkr.recommendation_loss(*batch, l2_weight=0.1,
+                                    batch_fraction=env.fraction(idx.numel())).backward()
+            opt_rs.step()
+        for idx in torch.randperm(triples.size(1), generator=gen).split(9):
+            h, r, t = env.shard(*triples[:, idx])
+            opt_kge.zero_grad()
+            mkr.kge_loss(h, r, t, l2_weight=0.1,
+                         batch_fraction=env.fraction(idx.numel())).backward()
+            opt_kge.step()
+    out['mkr'] = {k: v.clone() for k, v in mkr.state_dict().items()}
+
+    seed_everything(0)
+    transh = TransH(E, R, 6, sparse=True)
+    opts = [torch.optim.Adam([transh.normal_emb.parametrizations.weight.original], lr=0.01),
+            torch.optim.SparseAdam([transh.node_emb.weight, transh.rel_emb.weight], lr=0.01)]
+    env.attach(transh, *opts)
+    for idx in torch.randperm(edge_index.size(1), generator=gen).split(15):
+        nt = torch.randint(0, E, (idx.numel(), ), generator=gen)
+        h, r, t, nt = env.shard(edge_index[0, idx], edge_type[idx], edge_index[1, idx], nt,
+                                reduction='sum')
+        for o in opts:
+            o.zero_grad()
+        margin_loss(transh(h, r, t), transh(h, r, nt), 1.0, 'sum').backward()
+        for o in opts:
+            o.step()
+    out['transh'] = {k: v.clone() for k, v in transh.state_dict().items()}
+
+    seed_everything(0)
+    emb = torch.nn.Embedding(U + I, 4)  # users, then items
+    opt = torch.optim.Adam(emb.parameters(), lr=0.01)
+    env.attach(emb, opt)
+    pairs = U + torch.randint(0, I, (2, 40), generator=gen)
+    for step, idx in enumerate(torch.randperm(train.size(1), generator=gen).split(17)):
+        j = torch.arange(step * 5, min(step * 5 + 5, 40))  # 5, 5, ..., then empty
+        u, i, y = env.shard(train[0, idx], train[1, idx], labels[idx])
+        p, y_p = env.shard(pairs[:, j].t(), (j % 2).float())
+        g_base, g_cl = env.joint_weights((0.8, 0.2), (idx.numel(), j.numel()))
+        loss = g_base * F.binary_cross_entropy_with_logits((emb(u) * emb(U + i)).sum(-1), y)
+        if g_cl > 0 and p.numel():
+            loss = loss + g_cl * F.binary_cross_entropy_with_logits(
+                (emb(p[:, 0]) * emb(p[:, 1])).sum(-1), y_p)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    out['joint'] = {k: v.clone() for k, v in emb.state_dict().items()}
+    return out
+
+
+def _loops_worker(rank, port, ref_path):
+    join_env(rank, port)
+    try:
+        ref = torch.load(ref_path, weights_only=False)
+        got = benchmark_loops()
+        for key in ('bpr', 'mkr', 'transh', 'joint'):
+            for name, value in ref[key].items():
+                torch.testing.assert_close(got[key][name], value, rtol=1e-5, atol=1e-6,
+                                           msg=f'{key}.{name} differs from 1 process')
+        for mine, theirs in zip(got['bpr_loss'], ref['bpr_loss']):  # global-batch loss
+            assert abs(mine - theirs) <= 1e-6 * abs(theirs), (mine, theirs)
+        for k, v in ref['cases'].items():
+            assert abs(got['cases'][k] - v) <= 1e-12, (k, got['cases'][k], v)
+    finally:
+        from torch_geometric_kgrec.distributed import destroy
+        destroy()
+
+
+def test_benchmark_loops_two_processes_equal_one_process(tmp_path):
+    r"""The loops of the wired benchmarks (MeKB ``train_bpr`` + sharded
+    ``evaluate_cases``; MKR's alternating phases with two optimisers; a summed TransH
+    margin loss with Adam + SparseAdam; KGCN-CL's two-batch joint loss) on 2 gloo
+    processes give the parameters of 1 process (rtol 1e-5 / atol 1e-6: float32
+    gradients summed in another order), the same logged global-batch losses (1e-6
+    relative) and the same sampled-ranking metrics."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ref = benchmark_loops()
+    finally:
+        torch.set_num_threads(threads)
+    path = tmp_path / 'loops.pt'
+    torch.save(ref, path)
+    launch(_loops_worker, str(path))

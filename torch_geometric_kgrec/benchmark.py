@@ -109,6 +109,17 @@ def setup_distributed(args: argparse.Namespace):
     return env
 
 
+def refuse_distributed(script: str, what: str = 'times one process') -> None:
+    r"""Exit with a clear message when :obj:`script` (one that :obj:`what`, e.g. a
+    timing script) runs under :command:`torchrun` with more than one process, instead
+    of silently running :obj:`WORLD_SIZE` identical copies that contend for the same
+    cores."""
+    world_size = int(os.environ.get('WORLD_SIZE', '1'))
+    if world_size > 1:
+        raise SystemExit(f'{script} {what} and does not train data-parallel; run it with '
+                         f'python, not torchrun (got WORLD_SIZE={world_size})')
+
+
 def add_checkpoint_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     r"""``--checkpoint DIR``, ``--checkpoint-every N`` and ``--resume`` for scripts whose
     :func:`~torch_geometric_kgrec.train.run_training` calls pass

@@ -22,8 +22,14 @@ this rank's share :math:`n_r / n` of the global batch (set by :meth:`DistEnv.sha
 which is the gradient of the global-batch loss for every loss that is a per-example mean
 plus terms that do not depend on the batch (L2 of the batch embeddings divided by the
 batch size, KGIN's / KMPN's independence losses on the full embedding tables), also
-when :math:`n` is not a multiple of the world size. A step without a preceding
-:meth:`~DistEnv.shard` (a replicated step) averages. This works for any step, also one
+when :math:`n` is not a multiple of the world size. A loss that *sums* over the batch
+(e.g. the margin losses of TransE / TransH, eq. 4 of KTUP) is sharded with
+:obj:`shard(..., reduction='sum')`, which gives every rank weight 1. A step without a
+preceding :meth:`~DistEnv.shard` (a replicated step) averages. Every optimizer attached
+to the same :class:`DistEnv` uses the weight of the last :meth:`~DistEnv.shard` once
+(e.g. KTUP's Adam + SparseAdam pair stepping together). A loss that mixes terms of
+different batches (a joint loss over a batch of pairs and a batch of content pairs) sets
+the weight itself with :meth:`~DistEnv.set_gradient_weight`. This works for any step, also one
 that is not a single :meth:`forward` (KGAT's alternating CF / TransR steps, MKR's
 alternating phases, losses computed by ``model.loss(...)``), which is why this is an
 explicit all-reduce and not :class:`~torch.nn.parallel.DistributedDataParallel` (whose
@@ -171,6 +177,8 @@ class DistEnv:
     backend: Optional[str] = None
     group: Any = None
     _weight: Optional[float] = field(default=None, repr=False)
+    _generation: int = field(default=0, repr=False)
+    _consumed: Dict[Any, int] = field(default_factory=dict, repr=False)
 
     @property
     def is_distributed(self) -> bool:
@@ -181,10 +189,15 @@ class DistEnv:
         r""":obj:`True` on rank 0: logging, checkpoints, result files."""
         return self.rank == 0
 
-    def shard(self, *tensors: Tensor) -> Union[Tensor, Tuple[Tensor, ...]]:
+    def shard(self, *tensors: Tensor, reduction: str = 'mean'
+              ) -> Union[Tensor, Tuple[Tensor, ...]]:
         r"""This rank's contiguous slice (along dim 0) of a global batch: every
-        tensor must have the same length :math:`n`. Records :math:`n_r / n` as the
-        weight of this rank's gradient in the next optimizer step."""
+        tensor must have the same length :math:`n`. Records the weight of this rank's
+        gradient in the next optimizer step: :math:`n_r / n` for a loss that is a
+        mean over the batch (:obj:`reduction='mean'`), :math:`1` for one that is a
+        sum (:obj:`reduction='sum'`; :math:`0` for an empty shard either way)."""
+        if reduction not in ('mean', 'sum'):
+            raise ValueError(f"reduction must be 'mean' or 'sum' (got {reduction!r})")
         if not tensors:
             raise ValueError('shard() needs at least one tensor')
         n = tensors[0].size(0)
@@ -192,9 +205,80 @@ class DistEnv:
             raise ValueError(f'shard(): all tensors must have the same length (got '
                              f'{[t.size(0) for t in tensors]})')
         start, end = shard_bounds(n, self.rank, self.world_size)
-        self._weight = (end - start) / n if n else 0.0
+        if reduction == 'sum':
+            self.set_gradient_weight(1.0 if end > start else 0.0)
+        else:
+            self.set_gradient_weight((end - start) / n if n else 0.0)
         out = tuple(t[start:end] for t in tensors)
         return out[0] if len(out) == 1 else out
+
+    def fraction(self, n: int) -> float:
+        r"""The share :math:`n_r / n` of a global batch of :obj:`n` examples that
+        :meth:`shard` gives this rank (:obj:`1.0` in a single process)."""
+        if not self.is_distributed:
+            return 1.0
+        start, end = shard_bounds(n, self.rank, self.world_size)
+        return (end - start) / n if n else 0.0
+
+    def joint_weights(self, coefficients: Sequence[float], sizes: Sequence[int]
+                      ) -> Tuple[float, ...]:
+        r"""For a loss :math:`\sum_k c_k \bar{\ell}_k` whose terms are means over
+        different global batches of sizes :math:`n_k` (e.g. KGCN's CTR batch and the
+        batch of content pairs, eq. 5 of Kim et al.), each sharded with
+        :meth:`shard`: returns the coefficients :math:`c'_k = c_k f_k / w` to compute
+        this rank's loss with (:math:`f_k` = this rank's share of batch :math:`k`)
+        and sets the gradient weight to :math:`w = \sum_k c_k f_k`, so that the
+        all-reduced gradient is exactly the global loss's. Returns
+        :obj:`coefficients` unchanged in a single process."""
+        coefficients = tuple(float(c) for c in coefficients)
+        if len(coefficients) != len(sizes):
+            raise ValueError('joint_weights() needs one size per coefficient')
+        if not self.is_distributed:
+            return coefficients
+        scaled = [c * self.fraction(n) for c, n in zip(coefficients, sizes)]
+        weight = sum(scaled)
+        self.set_gradient_weight(weight)
+        return tuple(c / weight for c in scaled) if weight else coefficients
+
+    def set_gradient_weight(self, weight: float) -> None:
+        r"""The weight :math:`w_r` of this rank's gradients in the next step of every
+        attached optimizer (:meth:`shard` sets it); the all-reduced gradient is
+        :math:`\sum_r w_r g_r`."""
+        self._weight = float(weight)
+        self._generation += 1
+
+    def _take_weight(self, key: Any) -> float:
+        # The last shard's weight, once per optimizer; a replicated step averages.
+        if self._weight is None or self._consumed.get(key) == self._generation:
+            return 1.0 / self.world_size
+        self._consumed[key] = self._generation
+        return self._weight
+
+    def loss_share(self, value: float) -> float:
+        r"""This rank's loss :obj:`value` of the last :meth:`shard`, scaled so that
+        its mean over the ranks (what :func:`~torch_geometric_kgrec.train.run_training`
+        logs) is the loss of the global batch: :math:`W w_r \ell_r`. Returns
+        :obj:`value` itself in a single process."""
+        if not self.is_distributed:
+            return value
+        weight = self._weight if self._weight is not None else 1.0 / self.world_size
+        return value * weight * self.world_size if weight else 0.0  # empty shard: NaN
+
+    def rank_generator(self, generator: torch.Generator) -> torch.Generator:
+        r"""A generator for random draws *inside* a sharded step whose number
+        depends on the shard (e.g. NRMS-BERT's sampled browsing histories of the
+        shard's users): :obj:`generator` itself in a single process; with several
+        processes a new one seeded from a draw of a copy of :obj:`generator` (so
+        :obj:`generator` is not advanced and the permutations and negatives drawn from
+        it afterwards agree across ranks and with a single process) plus the rank (so
+        that the ranks' draws differ). Such a step then equals the single-process one
+        in distribution, not draw for draw."""
+        if not self.is_distributed:
+            return generator
+        copy = torch.Generator(device=generator.device)
+        copy.set_state(generator.get_state())
+        seed = int(torch.randint(0, 2**62, (1, ), generator=copy, device=copy.device))
+        return torch.Generator(device=generator.device).manual_seed(seed + self.rank)
 
     def broadcast_parameters(self, module: torch.nn.Module) -> None:
         r"""Copy rank 0's parameters and buffers to every rank."""
@@ -207,62 +291,92 @@ class DistEnv:
                 dist.broadcast(buf, src=0, group=self.group)
                 t.copy_(buf.to(t.device))
 
-    def all_reduce_gradients(self, params: Sequence[torch.nn.Parameter]) -> None:
+    def all_reduce_gradients(self, params: Sequence[torch.nn.Parameter],
+                             key: Any = None) -> None:
         r"""Replace every gradient by :math:`\sum_r w_r g_r` (:math:`w_r` from the
-        last :meth:`shard`, else :math:`1 / W`), in one coalesced all-reduce. A
-        parameter without a gradient on some rank counts as zero there; one without a
-        gradient on every rank keeps :obj:`grad = None` (as in a single process, so
-        that e.g. Adam skips it). Sparse gradients (:obj:`sparse=True` embeddings) are
-        reduced densely and handed back sparse. Gradient clipping must come after
-        this, i.e. not between :meth:`backward` and :meth:`step` of an attached
-        optimizer (it would see this rank's gradients only)."""
-        weight = self._weight if self._weight is not None else 1.0 / self.world_size
-        self._weight = None
+        last :meth:`shard` or :meth:`set_gradient_weight`, used once per :obj:`key`,
+        e.g. per attached optimizer; else :math:`1 / W`), in one coalesced
+        all-reduce. A parameter without a gradient on some rank counts as zero there;
+        one without a gradient on every rank keeps :obj:`grad = None` (as in a single
+        process, so that e.g. Adam skips it). Sparse gradients (:obj:`sparse=True`
+        embeddings) are reduced densely and handed back sparse over the rows that any
+        rank's gradient holds, so that :class:`torch.optim.SparseAdam` updates the
+        same rows as in a single process (also rows whose gradient is zero). Gradient
+        clipping must come after this, i.e. not between :meth:`backward` and
+        :meth:`step` of an attached optimizer (it would see this rank's gradients
+        only)."""
+        weight = self._take_weight(key)
         if not self.is_distributed:
             return
         params = [p for p in params if p.requires_grad]
         if not params:
             return
         dev = _comm_device(self.group)
-        has = torch.tensor([p.grad is not None for p in params], dtype=torch.int32,
-                           device=dev)
-        _dist().all_reduce(has, group=self.group)
-        params = [p for p, h in zip(params, has.tolist()) if h > 0]
+        flags = torch.tensor([[p.grad is not None, p.grad is not None and p.grad.is_sparse]
+                              for p in params], dtype=torch.int32, device=dev)
+        _dist().all_reduce(flags, group=self.group)
+        flags = flags.tolist()
+        keep = [i for i, (has, _) in enumerate(flags) if has > 0]
+        params = [params[i] for i in keep]
+        sparse = [flags[i][1] > 0 for i in keep]
         if not params:
             return
+
         def dense(p):
             if p.grad is None:
                 return torch.zeros(p.numel(), dtype=p.dtype, device=p.device)
             g = p.grad.detach()
             return (g.to_dense() if g.is_sparse else g).reshape(-1)
 
-        flat = torch.cat([dense(p).to(dev) for p in params])
+        def rows(p):  # rows of a sparse gradient held by this rank (1 = held)
+            out = torch.zeros(p.size(0), dtype=p.dtype, device=p.device)
+            if p.grad is not None and p.grad.is_sparse:
+                out[p.grad.coalesce().indices()[0]] = 1.0
+            return out
+
+        flat = torch.cat([dense(p).to(dev) for p in params])  # a copy
         if weight == 0.0:  # empty shard: contribute nothing (its loss may be NaN)
             flat.zero_()
-        else:
+        elif weight != 1.0:
             flat.mul_(weight)
+        if any(sparse):
+            flat = torch.cat([flat] + [rows(p).to(dev) for p, s in zip(params, sparse) if s])
         _dist().all_reduce(flat, group=self.group)
         offset = 0
+        grads = []
         for p in params:
-            g = flat[offset:offset + p.numel()].view_as(p).to(p.device, p.dtype)
+            grads.append(flat[offset:offset + p.numel()].view_as(p).to(p.device, p.dtype))
             offset += p.numel()
-            if p.grad is not None and p.grad.is_sparse:  # e.g. for SparseAdam
-                p.grad = g.to_sparse()
+        for p, g, s in zip(params, grads, sparse):
+            if s:  # e.g. for SparseAdam: the union of the ranks' rows
+                held = flat[offset:offset + p.size(0)].nonzero().view(-1).to(p.device)
+                offset += p.size(0)
+                p.grad = torch.sparse_coo_tensor(held.view(1, -1), g[held], p.shape,
+                                                 is_coalesced=True,
+                                                 check_invariants=False)
             elif p.grad is None:
                 p.grad = g
             else:
                 p.grad.copy_(g)
 
-    def attach(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer):
+    def attach(self, model: torch.nn.Module, *optimizers: torch.optim.Optimizer):
         r"""Start every rank from rank 0's weights and all-reduce the gradients of
-        :obj:`optimizer`'s parameters before each of its steps. Returns the hook
-        handle (a no-op in a single process)."""
+        each optimizer's parameters before each of its steps (several optimizers,
+        e.g. MKR's two or KTUP's Adam + SparseAdam, each use the last
+        :meth:`shard`'s weight once). Returns the hook handle (a list of them for
+        several optimizers; :obj:`None` in a single process)."""
         if not self.is_distributed:
             return None
+        if not optimizers:
+            raise ValueError('attach() needs at least one optimizer')
         self.broadcast_parameters(model)
-        params = [p for g in optimizer.param_groups for p in g['params']]
-        return optimizer.register_step_pre_hook(
-            lambda opt, args, kwargs: self.all_reduce_gradients(params))
+        handles = []
+        for optimizer in optimizers:
+            params = [p for g in optimizer.param_groups for p in g['params']]
+            handles.append(optimizer.register_step_pre_hook(
+                lambda opt, args, kwargs, params=params: self.all_reduce_gradients(
+                    params, key=id(opt))))
+        return handles[0] if len(handles) == 1 else handles
 
     def mean(self, values: Dict[str, float]) -> Dict[str, float]:
         r"""Mean over ranks of a dict of floats (e.g. an epoch's losses)."""

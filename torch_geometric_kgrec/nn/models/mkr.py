@@ -229,17 +229,24 @@ class MKR(RecommenderMixin, Module):
         return torch.cat(out, dim=0).sigmoid()
 
     def recommendation_loss(self, users: Tensor, items: Tensor, labels: Tensor,
-                            l2_weight: float = 1e-6) -> Tensor:
+                            l2_weight: float = 1e-6, batch_fraction: float = 1.0) -> Tensor:
         r"""Binary cross-entropy of the labelled pairs (first term of eq. 9) plus
         :math:`\lambda_2` (half squared norms of :math:`\mathbf{u}_L, \mathbf{v}_L` and of
-        the weights of the user MLP, the units and the MLP predictor)."""
+        the weights of the user MLP, the units and the MLP predictor).
+
+        :obj:`batch_fraction` is the share :math:`n_r / n` of a global batch that this
+        batch is (a data-parallel shard, :meth:`DistEnv.fraction
+        <torch_geometric_kgrec.distributed.DistEnv.fraction>`): the L2 of the batch
+        vectors, a *sum* over the batch unlike the mean cross-entropy, is divided by it,
+        so that the share-weighted gradient all-reduce gives exactly the global batch's
+        gradient. (default: :obj:`1.0`)"""
         if labels.shape != users.shape:
             raise ValueError(f"'labels' must have the shape of 'users' {tuple(users.shape)} "
                              f"(got {tuple(labels.shape)})")
         u, v = self.user_vectors(users), self.item_vectors(items)
         logits = self._predict(u, v)
         loss = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
-        reg = l2_reg(u, v, *_weights(self.user_mlp, self.units, self.rs_mlp), batch_size=1)
+        reg = _l2(u, v, _weights(self.user_mlp, self.units, self.rs_mlp), batch_fraction)
         return loss + l2_weight * reg
 
     # ------------------------------------------------------------------------- KGE
@@ -266,12 +273,14 @@ class MKR(RecommenderMixin, Module):
         return (self.entity_emb(tail) * self.predict_tail(head, relation)).sum(-1).sigmoid()
 
     def kge_loss(self, head: Tensor, relation: Tensor, tail: Tensor,
-                 neg_tail: Optional[Tensor] = None, l2_weight: float = 1e-6) -> Tensor:
+                 neg_tail: Optional[Tensor] = None, l2_weight: float = 1e-6,
+                 batch_fraction: float = 1.0) -> Tensor:
         r"""Second term of eq. 9: :math:`-\overline{\mathrm{score}}` of the true triples
         (the authors' code uses true triples only), :math:`+\overline{\mathrm{score}}` of
         the false triples :math:`(h, r, t')` when :obj:`neg_tail` is given, plus
         :math:`\lambda_2` (half squared norms of :math:`\mathbf{h}_L, \mathbf{t}` and of
-        the weights of the relation MLP, the units and the tail predictor)."""
+        the weights of the relation MLP, the units and the tail predictor);
+        :obj:`batch_fraction` as in :meth:`recommendation_loss`."""
         if not (head.shape == relation.shape == tail.shape):
             raise ValueError("'head', 'relation' and 'tail' must have the same shape")
         _check_index('tail', tail, self.num_entities)
@@ -281,8 +290,8 @@ class MKR(RecommenderMixin, Module):
         if neg_tail is not None:
             _check_index('neg_tail', neg_tail, self.num_entities)
             loss = loss + (self.entity_emb(neg_tail) * t_hat).sum(-1).sigmoid().mean()
-        reg = l2_reg(h, t, *_weights(self.relation_mlp, self.units, self.kge_mlp),
-                     batch_size=1)
+        reg = _l2(h, t, _weights(self.relation_mlp, self.units, self.kge_mlp),
+                  batch_fraction)
         return loss + l2_weight * reg
 
     def __repr__(self) -> str:
@@ -291,6 +300,19 @@ class MKR(RecommenderMixin, Module):
                 f'num_entities={self.num_entities}, num_relations={self.num_relations}, '
                 f'embedding_dim={self.embedding_dim}, L={self.num_low_layers}, '
                 f'H={self.num_high_layers}, predictor={self.predictor!r}{extra})')
+
+
+def _l2(a: Tensor, b: Tensor, weights: List[Parameter], batch_fraction: float) -> Tensor:
+    # Half squared norms of the batch vectors a, b (divided by the batch's share of a
+    # global batch) and of the weights.
+    if batch_fraction == 1.0:
+        return l2_reg(a, b, *weights, batch_size=1)
+    if not 0.0 <= batch_fraction <= 1.0:
+        raise ValueError(f"'batch_fraction' must lie in [0, 1] (got {batch_fraction})")
+    reg = l2_reg(*weights, batch_size=1)
+    if a.numel() or b.numel():  # (an empty shard, batch_fraction 0, has no vectors)
+        reg = reg + l2_reg(a, b, batch_size=1) / batch_fraction
+    return reg
 
 
 def _check_index(name: str, index: Tensor, size: int) -> None:
