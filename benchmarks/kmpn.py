@@ -323,7 +323,8 @@ def main() -> None:
                                            device=device, progress=not args.no_progress)
             metrics.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run,
                            max_epochs=epochs, stopped_early=float(result.stopped_early),
-                           wall_seconds=time.perf_counter() - t0)
+                           wall_seconds=time.perf_counter() - t0,
+                           peak_memory_mb=peak_memory_mb(device))  # process peak so far
             per_seed[name].append(metrics)
             seconds[name].append(result.seconds_per_epoch)
             print(f"{name} seed {seed}: recall@20 {metrics['recall@20']:.4f} ndcg@20 "
