@@ -22,7 +22,10 @@ user, i.e. O(U I K d) in chunks, never a users x items x K^H x d tensor. On a sh
     python benchmarks/kgcn.py --dataset lastfm --seeds 3 --out kgcn-lastfm.json
 """
 
+from typing import Callable
+
 import torch
+from torch import Tensor
 
 from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
                                              checkpoint_kwargs, evaluate_ctr_split,
@@ -64,6 +67,47 @@ PROTOCOL = ('CTR 6:2:2 random split of labelled pairs (ctr_split); BCE; model se
             'validation AUC; test AUC/ACC/F1 over the whole test split (threshold 0.5); '
             'top-K full ranking of all items, training positives masked, test positives as '
             'ground truth; evaluation uses one fixed seeded neighbour sample')
+
+
+def make_train_epoch(model: KGCN, sampler: KGNeighborSampler, optimizer, train: Tensor,
+                     y_train: Tensor, batch_size: int, gen: torch.Generator, seed: int,
+                     resample: str = 'epoch') -> Callable[[int], float]:
+    r"""One training epoch of this benchmark (also timed by ``ours_speed.py``): the
+    epoch's neighbour sample (a fresh seeded draw from epoch 2 on with
+    :obj:`resample='epoch'`), then BCE steps over a seeded permutation of the
+    labelled training pairs."""
+    device = train.device
+    neighbors = [sampler.sample(torch.Generator(device=device).manual_seed(seed))]
+
+    def train_epoch(epoch: int) -> float:
+        if resample == 'epoch' and epoch > 1:
+            neighbors[0] = sampler.sample(
+                torch.Generator(device=device).manual_seed(seed * 100_003 + epoch))
+        model.set_neighbors(*neighbors[0])
+        perm = torch.randperm(train.size(1), generator=gen).to(device)
+        total = 0.0
+        for idx in perm.split(batch_size):
+            optimizer.zero_grad()
+            loss = model.loss(train[0, idx], train[1, idx], y_train[idx], l2_weight=0)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * idx.numel()
+        return total / train.size(1)
+
+    return train_epoch
+
+
+def make_optimizer(model: KGCN, lr: float, l2: float) -> torch.optim.Optimizer:
+    r"""Adam with L2 as (coupled) weight decay on :meth:`KGCN.l2_parameters`: the
+    gradient of :math:`l_2/2 \cdot \|\Theta\|^2` exactly, without a pass over the
+    whole tables in the loss."""
+    decay = model.l2_parameters()
+    rest = [p for p in model.parameters() if all(p is not q for q in decay)]
+    groups = [{'params': decay, 'weight_decay': l2}, {'params': rest}]
+    try:
+        return torch.optim.Adam(groups, lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(groups, lr=lr)
 
 
 def main() -> None:
@@ -118,35 +162,12 @@ def main() -> None:
                      embedding_dim=args.dim, num_neighbors=args.neighbors,
                      num_layers=args.layers, aggregator=args.aggregator,
                      scaling=args.scaling).to(device)
-        # L2 as Adam's (coupled) weight decay on model.l2_parameters(): the gradient of
-        # l2/2 * ||Θ||² exactly, without a pass over the whole tables in the loss.
-        decay = model.l2_parameters()
-        rest = [p for p in model.parameters() if all(p is not q for q in decay)]
-        groups = [{'params': decay, 'weight_decay': args.l2}, {'params': rest}]
-        try:
-            optimizer = torch.optim.Adam(groups, lr=args.lr, fused=True)
-        except (RuntimeError, TypeError):
-            optimizer = torch.optim.Adam(groups, lr=args.lr)
+        optimizer = make_optimizer(model, args.lr, args.l2)
         gen = torch.Generator(device='cpu').manual_seed(seed)
         eval_neighbors = sampler.sample(torch.Generator(device=device).manual_seed(
             10_000 + seed))
-        train_neighbors = sampler.sample(torch.Generator(device=device).manual_seed(seed))
-
-        def train_epoch(epoch: int) -> float:
-            nonlocal train_neighbors
-            if args.resample == 'epoch' and epoch > 1:
-                train_neighbors = sampler.sample(
-                    torch.Generator(device=device).manual_seed(seed * 100_003 + epoch))
-            model.set_neighbors(*train_neighbors)
-            perm = torch.randperm(train.size(1), generator=gen).to(device)
-            total = 0.0
-            for idx in perm.split(args.batch_size):
-                optimizer.zero_grad()
-                loss = model.loss(train[0, idx], train[1, idx], y_train[idx], l2_weight=0)
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * idx.numel()
-            return total / train.size(1)
+        train_epoch = make_train_epoch(model, sampler, optimizer, train, y_train,
+                                       args.batch_size, gen, seed, args.resample)
 
         def ctr(pairs, labels):
             model.set_neighbors(*eval_neighbors)

@@ -187,24 +187,15 @@ def add_model_arguments(p, lr: float = 1e-3, batch_size: int = 1024, eval_every:
     return p
 
 
-def fit(name: str, ctx: Ctx, samplers: Dict[str, object], val: torch.Tensor, epochs: int,
-        seed: int):
-    r"""Train model :obj:`name` of :obj:`BUILDERS` on :obj:`ctx.train` under the shared
-    conditions (Adam at ``--lr``, ``--lr-schedule``, one BPR negative per positive, early
-    stopping on validation Recall@20, data-parallel under torchrun, ``--checkpoint``);
-    returns :obj:`(model, TrainResult)` with the best weights loaded."""
+def make_train_epoch(ctx: Ctx, loss_fn: Callable, sampler, extra: Optional[Callable],
+                     optimizer: torch.optim.Optimizer, gen: torch.Generator,
+                     scheduler=None) -> Callable[[int], float]:
+    r"""One training epoch of :func:`fit` (also timed by ``ours_speed.py``): a seeded
+    permutation of the training pairs in batches of ``--batch-size``, one negative per
+    positive from :obj:`sampler`, this rank's shard of every batch, then the model's
+    extra per-epoch phase (KGAT's TransR steps) and the learning-rate schedule."""
     args, device, train = ctx.args, ctx.device, ctx.train
     env = current_env()
-    seed_everything(seed)
-    model, loss_fn, kind, extra = BUILDERS[name](ctx)
-    model = model.to(device)
-    sampler = samplers[kind]
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    env.attach(model, optimizer)  # data-parallel: gradient all-reduce
-    scheduler = (torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda e: max(0.0, 1.0 - e / epochs))
-        if args.lr_schedule == 'linear' else None)
-    gen = torch.Generator().manual_seed(seed)
 
     def train_epoch(epoch: int) -> float:
         perm = torch.randperm(train.size(1), generator=gen).to(device)
@@ -223,6 +214,29 @@ def fit(name: str, ctx: Ctx, samplers: Dict[str, object], val: torch.Tensor, epo
         if scheduler is not None:
             scheduler.step()
         return total / train.size(1)
+
+    return train_epoch
+
+
+def fit(name: str, ctx: Ctx, samplers: Dict[str, object], val: torch.Tensor, epochs: int,
+        seed: int):
+    r"""Train model :obj:`name` of :obj:`BUILDERS` on :obj:`ctx.train` under the shared
+    conditions (Adam at ``--lr``, ``--lr-schedule``, one BPR negative per positive, early
+    stopping on validation Recall@20, data-parallel under torchrun, ``--checkpoint``);
+    returns :obj:`(model, TrainResult)` with the best weights loaded."""
+    args, device, train = ctx.args, ctx.device, ctx.train
+    env = current_env()
+    seed_everything(seed)
+    model, loss_fn, kind, extra = BUILDERS[name](ctx)
+    model = model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    env.attach(model, optimizer)  # data-parallel: gradient all-reduce
+    scheduler = (torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda e: max(0.0, 1.0 - e / epochs))
+        if args.lr_schedule == 'linear' else None)
+    gen = torch.Generator().manual_seed(seed)
+    train_epoch = make_train_epoch(ctx, loss_fn, samplers[kind], extra, optimizer, gen,
+                                   scheduler)
 
     def validate() -> Dict[str, float]:
         return evaluate_ranking(model.score_all, val, train, ctx.num_users, ctx.num_items,

@@ -91,6 +91,71 @@ def cycle_batches(n: int, batch_size: int, gen: torch.Generator):
         yield from torch.randperm(n, generator=gen).split(batch_size)
 
 
+def aligned_items(kg_tr: torch.Tensor, num_entities: int, num_items: int) -> torch.Tensor:
+    r"""The entity of every item (item :obj:`i` is entity :obj:`i`) if that entity has
+    a training triple, else :obj:`-1` (KTUP / CKE would only add noise), :obj:`[I]`
+    on the CPU; :obj:`kg_tr` is :obj:`[3, T]` (head, relation, tail)."""
+    in_kg = torch.zeros(num_entities, dtype=torch.bool)
+    in_kg[kg_tr[[0, 2]].reshape(-1).cpu()] = True
+    return torch.where(in_kg[:num_items], torch.arange(num_items),
+                       torch.full((num_items, ), -1))
+
+
+def batch_fns(train: torch.Tensor, kg_tr: torch.Tensor, rec_sampler, kg_sampler,
+              gen: torch.Generator):
+    r"""The batch makers of the two tasks: :obj:`rec_batch(idx)` gives (users,
+    positives, uniform negatives from the users' non-training items) of the training
+    interactions :obj:`idx`, :obj:`kg_batch(idx)` the training triples :obj:`idx` and
+    their filtered head / tail corruptions."""
+    device = train.device
+
+    def rec_batch(idx):
+        users, pos = train[0, idx], train[1, idx]
+        neg = rec_sampler.sample(users.cpu(), generator=gen).view(-1).to(device)
+        return users, pos, neg
+
+    def kg_batch(idx):
+        h, r, t = kg_tr[0, idx], kg_tr[1, idx], kg_tr[2, idx]
+        nh, _, nt = kg_sampler.sample(h, r, t, generator=gen)
+        return h, r, t, nh, nt
+
+    return rec_batch, kg_batch
+
+
+def make_train_epoch(opt, rec_loss: Optional[Callable], kg_loss: Optional[Callable],
+                     rec_batch: Callable, kg_batch: Callable, n_rec: int, n_kg: int,
+                     batch_size: int, joint_ratio: float, gen: torch.Generator,
+                     device) -> Callable[[int], Dict[str, float]]:
+    r"""One training epoch of this benchmark (also timed by ``ours_speed.py``). A
+    joint model (both losses) follows KTUP's schedule of eq. 21
+    (:func:`is_recommendation_step`) for as many steps as a pass over the larger task
+    needs; a single-task model makes one pass over its data."""
+    bs = batch_size
+    if rec_loss is not None and kg_loss is not None:  # KTUP's schedule (eq. 21)
+        lam = joint_ratio
+        steps = max(math.ceil(n_rec / lam / bs), math.ceil(n_kg / (1 - lam) / bs))
+    else:
+        steps = math.ceil((n_rec if rec_loss is not None else n_kg) / bs)
+    rec_it, kg_it = cycle_batches(n_rec, bs, gen), cycle_batches(n_kg, bs, gen)
+
+    def train_epoch(epoch: int) -> Dict[str, float]:
+        tot = {'rec_loss': 0.0, 'kg_loss': 0.0}
+        for step in range(steps):
+            rec = kg_loss is None or (rec_loss is not None and
+                                      is_recommendation_step(step, joint_ratio))
+            opt.zero_grad()
+            if rec:
+                loss = rec_loss(*rec_batch(next(rec_it).to(device)))
+            else:
+                loss = kg_loss(*kg_batch(next(kg_it).to(device)))
+            loss.backward()
+            opt.step()
+            tot['rec_loss' if rec else 'kg_loss'] += loss.item()
+        return {**tot, 'loss': tot['rec_loss'] + tot['kg_loss']}
+
+    return train_epoch
+
+
 def main() -> None:
     p = base_parser(__doc__, default_dataset='movielens-100k',
                     default_epochs=15)
@@ -166,9 +231,7 @@ def main() -> None:
         rel_cat = relation_categories(kg_tr[[0, 2]], kg_tr[1], R)
         kg_tr = kg_tr.to(device)
         # items aligned to an entity that has training triples (else KTUP/CKE add noise)
-        in_kg = torch.zeros(E, dtype=torch.bool)
-        in_kg[kg_tr[[0, 2]].reshape(-1).cpu()] = True
-        item_to_entity = torch.where(in_kg[:I], torch.arange(I), torch.full((I, ), -1))
+        item_to_entity = aligned_items(kg_tr, E, I)
         rec_sampler = UniformNegativeSampler(split.train, U, I)  # training positives only
         kg_sampler = KGCorruptionSampler(kg_tr[[0, 2]], kg_tr[1], E, R, filtered=True)
         gen = torch.Generator().manual_seed(seed)
@@ -178,39 +241,11 @@ def main() -> None:
               f'{kg_te.size(1)} test triples evaluated; {int((item_to_entity >= 0).sum())}'
               f'/{I} items aligned')
 
-        def rec_batch(idx):
-            users, pos = train[0, idx], train[1, idx]
-            neg = rec_sampler.sample(users.cpu(), generator=gen).view(-1).to(device)
-            return users, pos, neg
-
-        def kg_batch(idx):
-            h, r, t = kg_tr[0, idx], kg_tr[1, idx], kg_tr[2, idx]
-            nh, _, nt = kg_sampler.sample(h, r, t, generator=gen)
-            return h, r, t, nh, nt
+        rec_batch, kg_batch = batch_fns(train, kg_tr, rec_sampler, kg_sampler, gen)
 
         def epoch_fn(opt, rec_loss: Optional[Callable], kg_loss: Optional[Callable]):
-            if rec_loss is not None and kg_loss is not None:  # KTUP's schedule (eq. 21)
-                lam = args.joint_ratio
-                steps = max(math.ceil(n_rec / lam / bs), math.ceil(n_kg / (1 - lam) / bs))
-            else:
-                steps = math.ceil((n_rec if rec_loss is not None else n_kg) / bs)
-            rec_it, kg_it = cycle_batches(n_rec, bs, gen), cycle_batches(n_kg, bs, gen)
-
-            def train_epoch(epoch: int) -> Dict[str, float]:
-                tot = {'rec_loss': 0.0, 'kg_loss': 0.0}
-                for step in range(steps):
-                    rec = kg_loss is None or (rec_loss is not None and
-                                              is_recommendation_step(step, args.joint_ratio))
-                    opt.zero_grad()
-                    if rec:
-                        loss = rec_loss(*rec_batch(next(rec_it).to(device)))
-                    else:
-                        loss = kg_loss(*kg_batch(next(kg_it).to(device)))
-                    loss.backward()
-                    opt.step()
-                    tot['rec_loss' if rec else 'kg_loss'] += loss.item()
-                return {**tot, 'loss': tot['rec_loss'] + tot['kg_loss']}
-            return train_epoch
+            return make_train_epoch(opt, rec_loss, kg_loss, rec_batch, kg_batch, n_rec, n_kg,
+                                    bs, args.joint_ratio, gen, device)
 
         def rec_metrics(model, part='test'):
             target = test if part == 'test' else val

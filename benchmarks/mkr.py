@@ -19,8 +19,10 @@ read literally: one KGE minibatch after every ``t`` RS minibatches.
     python benchmarks/mkr.py --dataset book-crossing --seeds 3 --out mkr-book.json
 """
 from functools import partial
+from typing import Callable, Dict
 
 import torch
+from torch import Tensor
 
 from torch_geometric_kgrec.benchmark import (add_ctr_arguments, aggregate, base_parser,
                                              checkpoint_kwargs, evaluate_ctr_split,
@@ -69,6 +71,70 @@ def model_name(args) -> str:
     return 'MKR-1L' if args.L == 1 and args.dataset == 'lastfm' else 'MKR'
 
 
+def make_train_epoch(model: MKR, opt_rs, opt_kge, train: Tensor, y_train: Tensor,
+                     triples: Tensor, num_entities: int, args,
+                     gen: torch.Generator) -> Callable[[int], Dict[str, float]]:
+    r"""One training epoch of this benchmark (also timed by ``ours_speed.py``): the
+    alternating RS / KGE steps of ``--schedule`` (``epoch``: a pass over the labelled
+    training pairs, and on every ``--kge-interval``-th epoch a pass over the KG
+    triples; ``step``: one KGE minibatch after every ``t`` RS minibatches)."""
+    device = train.device
+
+    def rs_step(idx):
+        opt_rs.zero_grad()
+        loss = model.recommendation_loss(train[0, idx], train[1, idx], y_train[idx],
+                                         l2_weight=args.l2)
+        loss.backward()
+        opt_rs.step()
+        return loss.item()
+
+    def kge_step(idx):
+        h, r, t = triples[:, idx]
+        neg = (torch.randint(num_entities, t.shape, generator=gen).to(device)
+               if args.kge_negatives else None)
+        opt_kge.zero_grad()
+        loss = model.kge_loss(h, r, t, neg, l2_weight=args.l2)
+        loss.backward()
+        opt_kge.step()
+        return loss.item()
+
+    def batches(n):
+        return torch.randperm(n, generator=gen).to(device).split(args.batch_size)
+
+    def train_epoch(epoch: int):
+        rs_loss, kge_loss, n_kge = 0.0, 0.0, 0
+        if args.schedule == 'epoch':
+            for idx in batches(train.size(1)):
+                rs_loss += rs_step(idx) * idx.numel()
+            if (epoch - 1) % args.kge_interval == 0:
+                for idx in batches(triples.size(1)):
+                    kge_loss += kge_step(idx) * idx.numel()
+                    n_kge += idx.numel()
+        else:
+            kg_batches = iter(())
+            for step, idx in enumerate(batches(train.size(1)), start=1):
+                rs_loss += rs_step(idx) * idx.numel()
+                if step % args.kge_interval == 0:
+                    kidx = next(kg_batches, None)
+                    if kidx is None:
+                        kg_batches = iter(batches(triples.size(1)))
+                        kidx = next(kg_batches)
+                    kge_loss += kge_step(kidx) * kidx.numel()
+                    n_kge += kidx.numel()
+        return {'loss': rs_loss / train.size(1),
+                'kge_loss': kge_loss / n_kge if n_kge else float('nan')}
+
+    return train_epoch
+
+
+def item_head_triples(data) -> Tensor:
+    r"""The KG triples :obj:`[3, T]` (head, relation, tail) whose head is an item: MKR
+    pairs each head with its item (:math:`S(h) = \{h\}`)."""
+    kg = data['entity', 'kg', 'entity']
+    keep = kg.edge_index[0] < data.num_items
+    return torch.stack([kg.edge_index[0, keep], kg.edge_type[keep], kg.edge_index[1, keep]])
+
+
 def main() -> None:
     p = base_parser(__doc__, default_dataset='lastfm', default_epochs=50)
     p.add_argument('--dim', type=int, default=None,
@@ -112,9 +178,7 @@ def main() -> None:
     num_users, num_items = data['user'].num_nodes, data.num_items
     num_entities, num_relations = data['entity'].num_nodes, len(data.relation_names)
     kg = data['entity', 'kg', 'entity']
-    keep = kg.edge_index[0] < num_items  # S(h) = {h}: heads must be items
-    triples = torch.stack([kg.edge_index[0, keep], kg.edge_type[keep],
-                           kg.edge_index[1, keep]]).to(device)
+    triples = item_head_triples(data).to(device)
     print(f'{name}: d={args.dim} L={args.L} H={args.H} predictor={args.predictor} '
           f'batch={args.batch_size} lr_rs={args.lr_rs} lr_kge={args.lr_kge} l2={args.l2} '
           f't={args.kge_interval} schedule={args.schedule}; KGE on {triples.size(1)} of '
@@ -135,49 +199,8 @@ def main() -> None:
         opt_kge = torch.optim.Adam(model.kge_parameters(), lr=args.lr_kge)
         gen = torch.Generator(device='cpu').manual_seed(seed)
 
-        def rs_step(idx):
-            opt_rs.zero_grad()
-            loss = model.recommendation_loss(train[0, idx], train[1, idx], y_train[idx],
-                                             l2_weight=args.l2)
-            loss.backward()
-            opt_rs.step()
-            return loss.item()
-
-        def kge_step(idx):
-            h, r, t = triples[:, idx]
-            neg = (torch.randint(num_entities, t.shape, generator=gen).to(device)
-                   if args.kge_negatives else None)
-            opt_kge.zero_grad()
-            loss = model.kge_loss(h, r, t, neg, l2_weight=args.l2)
-            loss.backward()
-            opt_kge.step()
-            return loss.item()
-
-        def batches(n):
-            return torch.randperm(n, generator=gen).to(device).split(args.batch_size)
-
-        def train_epoch(epoch: int):
-            rs_loss, kge_loss, n_kge = 0.0, 0.0, 0
-            if args.schedule == 'epoch':
-                for idx in batches(train.size(1)):
-                    rs_loss += rs_step(idx) * idx.numel()
-                if (epoch - 1) % args.kge_interval == 0:
-                    for idx in batches(triples.size(1)):
-                        kge_loss += kge_step(idx) * idx.numel()
-                        n_kge += idx.numel()
-            else:
-                kg_batches = iter(())
-                for step, idx in enumerate(batches(train.size(1)), start=1):
-                    rs_loss += rs_step(idx) * idx.numel()
-                    if step % args.kge_interval == 0:
-                        kidx = next(kg_batches, None)
-                        if kidx is None:
-                            kg_batches = iter(batches(triples.size(1)))
-                            kidx = next(kg_batches)
-                        kge_loss += kge_step(kidx) * kidx.numel()
-                        n_kge += kidx.numel()
-            return {'loss': rs_loss / train.size(1),
-                    'kge_loss': kge_loss / n_kge if n_kge else float('nan')}
+        train_epoch = make_train_epoch(model, opt_rs, opt_kge, train, y_train, triples,
+                                       num_entities, args, gen)
 
         def ctr(pairs, labels):
             return ctr_metrics(predict_pairs(model.score, pairs), labels)

@@ -63,7 +63,7 @@ class _Parser(Exception):
 
 @pytest.mark.parametrize('script', ['bprmf', 'kgcn', 'kmpn', 'ktup', 'mkr', 'quickstart',
                                     'kgat_speed', 'ktup_rank_speed',
-                                    'sampling_speed', 'conv_speed'])
+                                    'sampling_speed', 'conv_speed', 'ours_speed'])
 def test_help_texts(script, monkeypatch):
     def grab(self, *args, **kwargs):
         raise _Parser(self)

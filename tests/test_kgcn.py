@@ -86,7 +86,8 @@ def test_two_hops_dense_equals_message_passing(aggr):
 @pytest.mark.parametrize('aggr,layers,scaling', [('sum', 1, 'sum'), ('concat', 1, 'sum'),
                                                  ('neighbor', 1, 'sum'), ('sum', 2, 'sum'),
                                                  ('concat', 2, 'sum'), ('sum', 2, 'mean'),
-                                                 ('concat', 1, 'mean')])
+                                                 ('concat', 1, 'mean'), ('neighbor', 1, 'mean'),
+                                                 ('sum', 1, 'mean')])
 def test_score_all_equals_pairwise_forward(aggr, layers, scaling):
     # chunk_size=40 forces user + item chunks
     model = small_model(aggr, layers=layers, chunk_size=40, scaling=scaling)
@@ -100,6 +101,25 @@ def test_score_all_equals_pairwise_forward(aggr, layers, scaling):
     assert torch.allclose(full, ref, atol=1e-5)
     top = model.recommend(users, k=2, exclude_edge_index=torch.tensor([[4, 4], [0, 1]]))
     assert not {0, 1} & set(top[0].tolist())
+
+
+@pytest.mark.parametrize('aggr,scaling', [('sum', 'sum'), ('concat', 'mean'),
+                                          ('neighbor', 'sum')])
+def test_forward_dense_all_users_equals_forward_dense(aggr, scaling):
+    # the item-major, in-place ranking path of KGCNConv against its per-pair form
+    model = small_model(aggr, scaling=scaling)
+    conv, rel = model.convs[0], model.relation_emb.weight
+    items = torch.arange(model.num_items)
+    x, nbr, types = (model.entity_emb(items), model.entity_emb(model.neighbors[items]),
+                     model.neighbor_types[items])
+    user = model.user_emb.weight  # [B, d]
+    with torch.no_grad():
+        out = conv.forward_dense_all_users(conv.lin_self(x), conv.lin_nbr(nbr), types,
+                                           user, rel)  # [I, B, d]
+        ref = conv.forward_dense(x.unsqueeze(0), nbr.unsqueeze(0), types.unsqueeze(0),
+                                 user.unsqueeze(1), rel)  # [B, I, d]
+    assert out.shape == (model.num_items, user.size(0), conv.out_channels)
+    assert torch.allclose(out.transpose(0, 1), ref, atol=1e-6)
 
 
 def test_loss_value_and_gradients():

@@ -60,3 +60,26 @@ def test_training_negatives_never_look_at_validation_or_test():
     assert set(neg.tolist()) == {2, 3}
     counts = torch.bincount(neg, minlength=4)[2:].float()
     assert (counts / counts.sum() - 0.5).abs().max() < 0.05  # uniform over non-train items
+
+
+def test_relation_projection_grouped_equals_gathered():
+    # the relation-grouped TransR projection (CPU default) against the [B, k, d] gather
+    # and batched matmul, values and gradients; relation 2 is absent from the batch
+    from torch_geometric_kgrec.nn.kge import relation_projection
+    torch.manual_seed(0)
+    proj = torch.randn(4, 3, 5, requires_grad=True)
+    x = torch.randn(6, 2, 5, requires_grad=True)
+    rel = torch.tensor([3, 0, 3, 1, 0, 3])
+    outs, grads = [], []
+    for grouped in (True, False):
+        out = relation_projection(x, rel, proj, grouped=grouped)
+        ref = torch.stack([x[b] @ proj[rel[b]].t() for b in range(6)])
+        torch.testing.assert_close(out, ref)
+        gx, gp = torch.autograd.grad((out * torch.arange(36.).view(6, 2, 3)).sum(),
+                                     (x, proj))
+        outs.append(out)
+        grads.append((gx, gp))
+    torch.testing.assert_close(outs[0], outs[1])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)
+    assert relation_projection(x[:0], rel[:0], proj, grouped=True).shape == (0, 2, 3)

@@ -231,3 +231,7 @@ def test_score_all_projection_algebra_equals_pairwise(strategy, p_norm):
             ref = torch.stack([model(torch.full((40, ), a), torch.arange(40))
                                for a in range(7)])
         torch.testing.assert_close(full, ref, rtol=1e-5, atol=1e-5)
+        # chunking (down to one user per chunk) does not change a single score
+        one = model.score_all(torch.arange(7), max_elements=1)
+        assert torch.equal(one, model.score_all(torch.arange(7), max_elements=2**30))
+        assert torch.equal(one, full)

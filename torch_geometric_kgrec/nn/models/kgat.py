@@ -9,7 +9,7 @@ from torch.nn import Module, ModuleList
 from torch_geometric_kgrec.nn.conv.gated_path_conv import add_inverse_relations
 from torch_geometric_kgrec.nn.conv.kgat_conv import KGATConv, kgat_attention
 from torch_geometric_kgrec.nn.conv.relational_adj import csr_tensor
-from torch_geometric_kgrec.nn.kge.transr import TransR
+from torch_geometric_kgrec.nn.kge.transr import TransR, relation_projection
 from torch_geometric_kgrec.nn.losses import bpr_loss, l2_reg
 from torch_geometric_kgrec.nn.models.base import RecommenderMixin
 from torch_geometric_kgrec.nn.models.kgin import check_kg_inputs
@@ -271,12 +271,13 @@ class KGAT(PropagationCacheMixin, RecommenderMixin, Module):
     def _project(self, head: Tensor, rel: Tensor, *tails: Tensor
                  ) -> Tuple[Tensor, Tensor, Tuple[Tensor, ...]]:
         r""":math:`(\mathbf{W}_r\mathbf{e}_h, \mathbf{e}_r, (\mathbf{W}_r\mathbf{e}_t,
-        \dots))` with one gather of :math:`\mathbf{W}_r` :obj:`[B, k, d]` and one
-        batched matmul for the head and every tail (KGAT's TransR step shares
+        \dots))` with one projection of the head and every tail together
+        (:func:`~torch_geometric_kgrec.nn.kge.transr.relation_projection`: grouped by
+        relation on a CPU, one :math:`\mathbf{W}_r` gather :obj:`[B, k, d]` and one
+        batched matmul on a GPU; KGAT's TransR step shares
         :math:`\mathbf{W}_r\mathbf{e}_h` between the true and the corrupted tail)."""
-        w = self.kge.proj[rel]  # [B, k, d], gathered once
         e = self.kge.node_emb(torch.stack((head, ) + tails, dim=-1))  # [B, 1 + T, d]
-        we = torch.bmm(e, w.transpose(1, 2))  # [B, 1 + T, k]
+        we = relation_projection(e, rel, self.kge.proj)  # [B, 1 + T, k]
         return we[:, 0], self.kge.rel_emb(rel), tuple(we[:, 1:].unbind(1))
 
     def kg_loss(self, head: Tensor, rel: Tensor, pos_tail: Tensor,

@@ -58,7 +58,7 @@ class KGCN(RecommenderMixin, Module):
             :math:`\sum_e \tilde{\pi}\mathbf{e} / K`), see
             :class:`~torch_geometric_kgrec.nn.conv.KGCNConv`. (default: :obj:`"sum"`)
         chunk_size (int, optional): Upper bound on the number of floats of one
-            intermediate tensor in :meth:`score_all` (memory knob). (default: :obj:`2**23`)
+            intermediate tensor in :meth:`score_all` (memory knob). (default: :obj:`2**22`)
         item_features (torch.Tensor, optional): "With Semantic Text" (Kim et al., Sec.
             3.3): frozen PLM encodings :math:`E(x_c)` of the items' text,
             :obj:`[num_items, F]`. Item (content) nodes then start from
@@ -90,7 +90,7 @@ class KGCN(RecommenderMixin, Module):
     def __init__(self, num_users: int, num_entities: int, num_relations: int,
                  num_items: int, embedding_dim: int = 16, num_neighbors: int = 8,
                  num_layers: int = 1, aggregator: str = 'sum',
-                 chunk_size: int = 2**23, scaling: str = 'sum',
+                 chunk_size: int = 2**22, scaling: str = 'sum',
                  item_features: Optional[Tensor] = None,
                  item_feature_mask: Optional[Tensor] = None, feature_layers: int = 1,
                  cl_representation: str = 'initial', text_init: str = 'mlp') -> None:
@@ -304,6 +304,9 @@ class KGCN(RecommenderMixin, Module):
         :math:`B` users (no per-pair matrix product); for :math:`H > 1` add
         :math:`O(B I \sum_{h < H - 1} K^h d^2)` for the deeper iterations.
         Memory: chunks keep every intermediate below :obj:`chunk_size` floats.
+        For :math:`H = 1` the layer runs item-major and in place
+        (:meth:`KGCNConv.forward_dense_all_users`): one :obj:`[items, users, d]` buffer
+        per chunk holds the layer's output and then its product with the users.
         """
         K, d, H = self.num_neighbors, self.embedding_dim, self.num_layers
         all_items = torch.arange(self.num_items, device=users.device)
@@ -314,10 +317,19 @@ class KGCN(RecommenderMixin, Module):
         for items in all_items.split(item_chunk):
             side = self.item_side(items, linear_first=True)  # once per item chunk
             for rows in torch.arange(users.numel(), device=users.device).split(user_chunk):
-                user = self.user_emb(users[rows]).unsqueeze(-2)  # [b, 1, d]
+                user = self.user_emb(users[rows])  # [b, d]
+                cols = slice(int(items[0]), int(items[-1]) + 1)
+                if H == 1:
+                    _, relations, ((x_self, x_nbr), ) = side
+                    x_self = x_self.squeeze(1) if x_self.dim() else x_self  # 0: 'neighbor'
+                    vec = self.convs[0].forward_dense_all_users(
+                        x_self, x_nbr.squeeze(1), relations[0].squeeze(1),
+                        user, self.relation_emb.weight)  # [items, b, d]
+                    out[rows[0]:rows[-1] + 1, cols] = vec.mul_(user).sum(-1).t()
+                    continue
+                user = user.unsqueeze(-2)  # [b, 1, d]
                 item_vec = self.item_representation(user, items, item_side=side)
-                out[rows[0]:rows[-1] + 1, items[0]:items[-1] + 1] = (
-                    user * item_vec).sum(dim=-1)
+                out[rows[0]:rows[-1] + 1, cols] = (user * item_vec).sum(dim=-1)
         return out
 
     def loss(self, users: Tensor, items: Tensor, labels: Tensor,
