@@ -25,7 +25,8 @@ Measured in this process, 1 torch thread, RecBole's own samplers and data loader
   NDCG@20) for each ``--eval-users`` value: users per evaluation batch, RecBole's
   ``eval_batch_size`` being set to that many users times the number of items (``0``
   = RecBole's default ``eval_batch_size`` of 4,096 *scores*, i.e. one Last.FM user),
-  in increasing order, after one untimed evaluation at the first value;
+  in increasing order, after one untimed evaluation at the first value
+  (``--eval-warmup``);
 * ``peak_rss_mib``: ``ru_maxrss`` after training and after each evaluation (the peak
   up to and including that batch, because batches run in increasing order).
 
@@ -175,9 +176,9 @@ def read_tsv(path: str, columns: int) -> list:
 def write_atomic_files(data: str, workdir: str, name: str = 'lastfm',
                        with_kg: bool = True) -> dict:
     r"""Write our exported split as RecBole atomic files under :obj:`workdir/name/`:
-    users ``u<id>``, items ``i<id>``, entities ``e<id>``, relations ``r<id>``; every item
-    is linked to the entity of the same id (our schema: items are entities
-    ``0 .. I-1``)."""
+    users ``u<id>``, items ``i<id>``, entities ``e<id>``, relations ``r<id>``; an item is
+    linked to the entity of the same id (our schema: items are entities ``0 .. I-1``)
+    when that entity occurs in the exported KG."""
     with open(osp.join(data, 'meta.json')) as f:
         meta = json.load(f)
     folder = osp.join(workdir, name)
@@ -195,9 +196,15 @@ def write_atomic_files(data: str, workdir: str, name: str = 'lastfm',
         with open(osp.join(folder, f'{name}.kg'), 'w') as f:
             f.write('head_id:token\trelation_id:token\ttail_id:token\n')
             f.writelines(f'e{h}\tr{r}\te{t}\n' for h, r, t in rows)
+        # RecBole links an item only to an entity that occurs in the KG (an item whose
+        # entity has no triple, e.g. KTUP's training part of the KG, stays unlinked, as
+        # in ours: ``item_to_entity = -1``)
+        in_kg = {h for h, _, _ in rows} | {t for _, _, t in rows}
+        linked = [i for i in range(meta['num_items']) if i in in_kg]
+        counts['link'] = len(linked)
         with open(osp.join(folder, f'{name}.link'), 'w') as f:
             f.write('item_id:token\tentity_id:token\n')
-            f.writelines(f'i{i}\te{i}\n' for i in range(meta['num_items']))
+            f.writelines(f'i{i}\te{i}\n' for i in linked)
     return {'meta': meta, 'rows': counts}
 
 
@@ -236,6 +243,8 @@ def main() -> None:
     p.add_argument('--eval-users', default='0,256,1024,4096',
                    help='users per full-ranking evaluation batch, comma separated, '
                    '0 = RecBole\'s default eval_batch_size (4,096 scores); empty: no evaluation')
+    p.add_argument('--eval-warmup', type=int, default=1, choices=[0, 1],
+                   help='one untimed evaluation at the first --eval-users value first')
     p.add_argument('--threads', type=int, default=1, help='torch.set_num_threads')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--patch-torch-load', action='store_true',
@@ -331,7 +340,7 @@ def main() -> None:
 
     for n, u in enumerate(users):
         data = loader(u)
-        if n == 0:
+        if n == 0 and args.eval_warmup:
             trainer.evaluate(data, load_best_model=False, show_progress=False)  # warm-up
         t = time.perf_counter()
         result = trainer.evaluate(data, load_best_model=False, show_progress=False)
