@@ -62,11 +62,11 @@ RECBOLE_MODEL = {'bprmf': 'BPR', 'kgin': 'KGIN', 'kgat': 'KGAT', 'kgcn': 'KGCN',
 #: users per RecBole evaluation batch that are tried (0: RecBole's default
 #: eval_batch_size, 4,096 scores = one Last.FM user). KGCN / KTUP / MKR score pair by
 #: pair (RecBole repeats every user over all items), so their batches stay small:
-#: MKR's cross & compress units hold a d x d matrix per pair (64 users x 3,847 items
-#: would be 4 GiB).
+#: MKR's cross & compress units hold a d x d matrix per pair (16 users x 3,847 items
+#: would be 1 GiB per layer) and one MKR evaluation takes minutes.
 EVAL_USERS = {'bprmf': '0,256,1024,4096', 'kgin': '0,256,1024,4096',
               'kgat': '0,256,1024,4096', 'kgcn': '0,16,64,256', 'ktup': '0,16,64,256',
-              'mkr': '0,4,16'}
+              'mkr': '0,4'}
 #: models whose RecBole evaluation scores pair by pair (tens of seconds to minutes on
 #: Last.FM): evaluated in the first repeat only (its batch sweep, no warm-up
 #: evaluation); later repeats time their training epoch only
