@@ -63,15 +63,19 @@ RECBOLE_MODEL = {'bprmf': 'BPR', 'kgin': 'KGIN', 'kgat': 'KGAT', 'kgcn': 'KGCN',
 #: eval_batch_size, 4,096 scores = one Last.FM user). KGCN / KTUP / MKR score pair by
 #: pair (RecBole repeats every user over all items), so their batches stay small:
 #: MKR's cross & compress units hold a d x d matrix per pair (16 users x 3,847 items
-#: would be 1 GiB per layer) and one MKR evaluation takes minutes.
+#: would be 1 GiB per layer) and one MKR evaluation takes minutes (~9 min contended).
+#: (Measured on Last.FM, contended: KGCN took 151 s at the default batch, 222 s at 16
+#: and 225 s at 64 users per batch, and 7 GiB at 256: a bigger batch leaves the cache.)
 EVAL_USERS = {'bprmf': '0,256,1024,4096', 'kgin': '0,256,1024,4096',
-              'kgat': '0,256,1024,4096', 'kgcn': '0,16,64,256', 'ktup': '0,16,64,256',
-              'mkr': '0,4'}
+              'kgat': '0,256,1024,4096', 'kgcn': '0,4', 'ktup': '0,4', 'mkr': '0'}
 #: models whose RecBole evaluation scores pair by pair (tens of seconds to minutes on
 #: Last.FM): evaluated in the first repeat only (its batch sweep, no warm-up
 #: evaluation); later repeats time their training epoch only
 SLOW_EVAL = ('kgcn', 'ktup', 'mkr')
 TARGETS = {'train': 3.0, 'eval': 5.0}
+PROTOCOL = ('speed: seconds per training epoch and per full-ranking evaluation of the test '
+            'split, peak RSS; RecBole 1.2.1 vs ours, interleaved subprocesses, min over '
+            'repeats')
 INSTALL_HELP = """RecBole is not available at {python!r} ({why}).
 It runs in its own environment, never as a dependency of this library:
 
@@ -404,6 +408,11 @@ def main() -> None:
                   f"{ours['eval_seconds']:.3f} s, {ours['peak_rss_mib']:.0f} MiB; load "
                   f"{load_average()}", flush=True)
 
+        if args.out:  # the models finished so far, in case the run is cut short
+            write_result(args.out + '.partial', args=args, data_stats=kgrec_stats(data),
+                         results=summarise(runs), protocol='partial: ' + PROTOCOL,
+                         extra={'runs': runs, 'commands': commands})
+
     rows = summarise(runs)
     load_after = load_average()
     table = format_table(rows)
@@ -420,9 +429,7 @@ def main() -> None:
     print(f'versions: {versions}')
     print(f'command: {command_line()}')
     write_result(args.out, args=args, data_stats=kgrec_stats(data), results=rows,
-                 protocol='speed: seconds per training epoch and per full-ranking '
-                 'evaluation of the test split, peak RSS; RecBole 1.2.1 vs ours, '
-                 'interleaved subprocesses, min over repeats',
+                 protocol=PROTOCOL,
                  extra={'runs': runs, 'commands': commands, 'targets': TARGETS,
                         'load_average_before': load_before, 'load_average_after': load_after,
                         'versions': versions, 'export': folder, 'table': table})
