@@ -224,6 +224,26 @@ def ours_result(doc: Dict, model: str) -> Dict:
 
 
 # ------------------------------------------------------------------------- table
+def earlier_recbole_evaluations(paths: List[str]) -> Dict[str, List[Dict]]:
+    r"""RecBole evaluations of earlier runs, ``{model: [peer result, ...]}``, from result
+    documents of this script (their ``runs``) or of ``peer/recbole_lastfm.py``; each
+    keeps its file as ``source``."""
+    by_name = {v: k for k, v in RECBOLE_MODEL.items()}
+    out: Dict[str, List[Dict]] = {}
+    for path in paths:
+        with open(path) as f:
+            doc = json.load(f)
+        if doc.get('side') == 'recbole':
+            found = [(by_name[doc['model']], doc)]
+        else:
+            found = [(m, r) for m, sides in doc.get('runs', {}).items()
+                     for r in sides.get('recbole', [])]
+        for model, r in found:
+            if r.get('eval_best_s') is not None:
+                out.setdefault(model, []).append(dict(r, source=osp.abspath(path)))
+    return out
+
+
 def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
     return a / b if a is not None and b else None
 
@@ -234,11 +254,15 @@ def summarise(runs: Dict[str, Dict[str, List[Dict]]]) -> Dict[str, Dict]:
     for model, sides in runs.items():
         rb, ours = sides['recbole'], sides['ours']
         rb_train = min(r['train_epoch_s'] for r in rb)
-        rb_eval = [r['eval_best_s'] for r in rb if r.get('eval_best_s') is not None]
+        evaluated = [r for r in rb if r.get('eval_best_s') is not None]
+        earlier = not evaluated and bool(sides.get('recbole_eval_from'))
+        if earlier:  # RecBole's evaluation measured in an earlier run (--recbole-eval-from)
+            evaluated = sides['recbole_eval_from']
+        rb_eval = [r['eval_best_s'] for r in evaluated]
         rb_eval_runs = len(rb_eval)
-        rb_default = [r['eval_default_s'] for r in rb if r.get('eval_default_s') is not None]
-        best = min((r for r in rb if r.get('eval_best_s') is not None),
-                   key=lambda r: r['eval_best_s'], default=None)
+        rb_default = [r['eval_default_s'] for r in evaluated
+                      if r.get('eval_default_s') is not None]
+        best = min(evaluated, key=lambda r: r['eval_best_s'], default=None)
         o_train = min(r['train_seconds_per_epoch'] for r in ours)
         o_eval = min(r['eval_seconds'] for r in ours)
         rows[NAMES[model]] = {
@@ -252,8 +276,9 @@ def summarise(runs: Dict[str, Dict[str, List[Dict]]]) -> Dict[str, Dict]:
             'eval_ratio': ratio(min(rb_eval) if rb_eval else None, o_eval),
             # training + evaluation at the best batch, as ours (repeats without an
             # evaluation only know the training peak)
-            'recbole_peak_rss_mib': min(r['peak_rss_best_eval_mib'] for r in (
-                [r for r in rb if r.get('eval_best_s') is not None] or rb)),
+            'recbole_peak_rss_mib': min(r['peak_rss_best_eval_mib']
+                                        for r in (evaluated or rb)),
+            'recbole_eval_from': sorted({r['source'] for r in evaluated}) if earlier else None,
             'ours_peak_rss_mib': min(r['peak_rss_mib'] for r in ours),
             'repeats': len(rb), 'recbole_eval_repeats': rb_eval_runs,
         }
@@ -281,6 +306,8 @@ def format_table(rows: Dict[str, Dict]) -> str:
     for name, r in rows.items():
         users = r['recbole_eval_users_per_batch']
         users = 'default' if users == 0 else f'{users} users'
+        if r.get('recbole_eval_from'):
+            users += ', earlier run'
         mem = f"{r['recbole_peak_rss_mib']:.0f} / {r['ours_peak_rss_mib']:.0f}"
         lines.append(
             f"| {name} | {num(r['recbole_train_s'])} | {num(r['ours_train_s'])} | "
@@ -329,6 +356,10 @@ def main() -> None:
                    help=f"evaluate {', '.join(NAMES[m] for m in SLOW_EVAL)} in RecBole in "
                    'every repeat with a warm-up evaluation (default: the first repeat '
                    'only, no warm-up: these evaluations take minutes)')
+    p.add_argument('--recbole-eval-from', action='append', default=[], metavar='FILE',
+                   help='for a model whose RecBole evaluation is not run here (e.g. '
+                   '--recbole-eval-users mkr=), take it from this earlier result document '
+                   '(of this script or of peer/recbole_lastfm.py); marked in the table')
     p.add_argument('--recbole-warmup', type=int, default=1,
                    help='untimed RecBole epochs before the timed one')
     p.add_argument('--timeout', type=float, default=3600,
@@ -357,6 +388,7 @@ def main() -> None:
         print(INSTALL_HELP.format(python=args.recbole_python, why=why))
         return
     data = load_dataset(args.dataset, args.root)
+    earlier = earlier_recbole_evaluations(args.recbole_eval_from)
 
     folder = args.export or tempfile.mkdtemp(prefix='speed_vs_recbole_')
     paths = export(folder, data, wanted, args.seed)
@@ -374,6 +406,8 @@ def main() -> None:
     commands: Dict[str, Dict[str, List[str]]] = {}
     for model in wanted:
         runs[model] = {'recbole': [], 'ours': []}
+        if earlier.get(model):
+            runs[model]['recbole_eval_from'] = earlier[model]
         for rep in range(args.repeats):
             rb_out = osp.join(work, f'{model}-recbole-{rep}.json')
             slow = model in SLOW_EVAL and not args.recbole_eval_every_repeat
@@ -401,7 +435,7 @@ def main() -> None:
             runs[model]['recbole'].append(rb)
             runs[model]['ours'].append(ours)
             print(f"{NAMES[model]} repeat {rep + 1}: RecBole {rb['train_epoch_s']:.3f} s/epoch, "
-                  f"eval {rb['eval_best_s']} s (of "
+                  f"eval {rb.get('eval_best_s')} s (of "
                   f"{[(e['eval_users'], round(e['seconds'], 3)) for e in rb['eval']]}), "
                   f"{rb['peak_rss_best_eval_mib']:.0f} MiB | ours "
                   f"{ours['train_seconds_per_epoch']:.3f} s/epoch, eval "

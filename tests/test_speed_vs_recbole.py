@@ -59,3 +59,40 @@ def test_exits_cleanly_without_recbole(tmp_path):
     assert 'pip install recbole==1.2.1' in run.stdout
     assert 'Nothing was measured' in run.stdout
     assert not (tmp_path / 'out.json').exists()
+
+
+def test_summary_takes_minima_ratios_and_earlier_evaluations(tmp_path):
+    mod = runpy.run_path(SCRIPT)
+
+    def rb(train, best=None, users=0, rss=500.0):
+        return {'train_epoch_s': train, 'eval_best_s': best, 'eval_default_s': best,
+                'eval_best_users': users, 'peak_rss_best_eval_mib': rss,
+                'peak_rss_mib': rss}
+
+    def ours(train, ev, rss):
+        return {'train_seconds_per_epoch': train, 'eval_seconds': ev, 'peak_rss_mib': rss,
+                'eval_batch_size': 1024}
+
+    earlier = tmp_path / 'peer.json'
+    earlier.write_text(json.dumps(dict(rb(9.0, 300.0, rss=800.0), side='recbole',
+                                       model='MKR')))
+    found = mod['earlier_recbole_evaluations']([str(earlier)])
+    assert list(found) == ['mkr'] and found['mkr'][0]['source'] == str(earlier)
+    runs = {
+        'kgin': {'recbole': [rb(2.0, 0.2, 256), rb(1.5, 0.3, 1024)],
+                 'ours': [ours(0.6, 0.05, 450.0), ours(0.5, 0.04, 460.0)]},
+        'mkr': {'recbole': [rb(6.0, None, rss=700.0)], 'ours': [ours(0.2, 0.1, 900.0)],
+                'recbole_eval_from': found['mkr']},
+    }
+    rows = mod['summarise'](runs)
+    kgin, mkr = rows['KGIN'], rows['MKR']
+    assert kgin['recbole_train_s'] == 1.5 and kgin['ours_train_s'] == 0.5
+    assert kgin['train_ratio'] == 3.0 and kgin['meets_train']
+    assert kgin['recbole_eval_s'] == 0.2 and kgin['recbole_eval_users_per_batch'] == 256
+    assert kgin['eval_ratio'] == 0.2 / 0.04 and kgin['meets_eval']
+    assert kgin['ours_peak_rss_mib'] == 450.0 and kgin['meets_memory']
+    assert mkr['recbole_eval_s'] == 300.0 and mkr['recbole_eval_from'] == [str(earlier)]
+    assert mkr['recbole_peak_rss_mib'] == 800.0 and not mkr['meets_memory']
+    table = mod['format_table'](rows)
+    assert '| KGIN | 1.500 | 0.500 | 3.0x |' in table
+    assert 'earlier run' in table and '3,000x' in table and '**800 / 900**' in table
