@@ -196,13 +196,23 @@ def make_train_epoch(ctx: Ctx, loss_fn: Callable, sampler, extra: Optional[Calla
     extra per-epoch phase (KGAT's TransR steps) and the learning-rate schedule."""
     args, device, train = ctx.args, ctx.device, ctx.train
     env = current_env()
+    bs = args.batch_size
+    # Uniform negatives: one vectorised draw for the whole epoch, the very numbers of
+    # per-batch draws (one uniform double per entry, in order). The reciprocal-ratio
+    # sampler's rejection rounds would reorder its random stream, so it keeps one call
+    # per batch (seeded results unchanged either way).
+    per_epoch = isinstance(sampler, UniformNegativeSampler)
 
     def train_epoch(epoch: int) -> float:
         perm = torch.randperm(train.size(1), generator=gen).to(device)
+        if per_epoch:
+            negatives = sampler.sample(train[0, perm], generator=gen).view(-1).to(device)
         total = 0.0
-        for idx in perm.split(args.batch_size):
+        for start in range(0, perm.numel(), bs):
+            idx = perm[start:start + bs]
             users, pos = train[0, idx], train[1, idx]
-            neg = sampler.sample(users, generator=gen).view(-1).to(device)
+            neg = (negatives[start:start + bs] if per_epoch else
+                   sampler.sample(users, generator=gen).view(-1).to(device))
             users, pos, neg = env.shard(users, pos, neg)  # this rank's slice
             optimizer.zero_grad()
             loss = loss_fn(users, pos, neg)
@@ -210,7 +220,7 @@ def make_train_epoch(ctx: Ctx, loss_fn: Callable, sampler, extra: Optional[Calla
             optimizer.step()
             total += float(loss.detach()) * idx.numel()
         if extra is not None:
-            extra(optimizer, math.ceil(train.size(1) / args.batch_size), gen)
+            extra(optimizer, math.ceil(train.size(1) / bs), gen)
         if scheduler is not None:
             scheduler.step()
         return total / train.size(1)

@@ -291,7 +291,7 @@ def format_rows(results: Dict[str, Dict]) -> str:
     return '\n'.join([line(head), line(['-' * w for w in widths])] + [line(r) for r in rows])
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     p = base_parser(__doc__, default_dataset='lastfm',
                     options=('dataset', 'root', 'device', 'seed', 'out'))
     p.add_argument('--models', default=','.join(MODELS),
@@ -317,8 +317,13 @@ def main() -> None:
                    default=(20, ), help='cut-offs of Recall / NDCG')
     p.add_argument('--model', default=None, help=argparse.SUPPRESS)
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
+    p.set_defaults(no_progress=True)
+    return p
+
+
+def main() -> None:
+    p = build_parser()
     args = p.parse_args()
-    args.no_progress = True
 
     if args.child:  # one model, result as JSON on the last stdout line
         print(json.dumps(time_model(args.model, args)))

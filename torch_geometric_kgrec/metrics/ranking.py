@@ -296,6 +296,16 @@ def evaluate_ranking(
 
     group, rank, world_size = resolve_group(distributed, group)
     num_batches = -(-eval_users.numel() // batch_size)
+    # The excluded and test entries of every evaluated user, gathered once in user
+    # order, so that a batch's entries are one contiguous slice; excluded entries as
+    # flat offsets into the batch's [B, num_items] score matrix.
+    starts = torch.arange(num_batches + 1, device=device) * batch_size
+    ex_row, ex_col = _gather(excl_ptr, excl_col, eval_users)
+    ex_ptr = torch.searchsorted(ex_row, starts).tolist()
+    ex_flat = (ex_row % batch_size) * num_items + ex_col
+    te_row, te_col = _gather(test_ptr, test_col, eval_users)
+    te_ptr = torch.searchsorted(te_row, starts).tolist()
+    te_row = te_row % batch_size
     # Per-batch metric sums and counts; this rank fills rows rank, rank + W, ...
     sums = torch.zeros(num_batches, len(names), dtype=torch.float64, device=device)
     counts = torch.zeros(num_batches, len(names), dtype=torch.long, device=device)
@@ -308,18 +318,18 @@ def evaluate_ranking(
         scores = score_fn(batch)
         _check_scores(scores, batch.numel(), num_items)
         scores = scores.to(device).contiguous()  # copies expanded (stride-0) views
-        row, col = _gather(excl_ptr, excl_col, batch)
         # Mask in place and restore afterwards: no copy of the [B, num_items] scores,
         # and the caller's tensor is left unchanged.
-        saved = scores[row, col]
-        scores[row, col] = float('-inf')
+        flat, masked = scores.view(-1), ex_flat[ex_ptr[b]:ex_ptr[b + 1]]
+        saved = flat[masked]
+        flat.index_fill_(0, masked, float('-inf'))
         values, index = scores.topk(ks[-1], dim=-1)
-        scores[row, col] = saved
+        flat[masked] = saved
         if torch.isnan(values).any():  # topk ranks NaN above everything
             raise ValueError("'score_fn' returned NaN scores; ranking is undefined")
         # A masked (-inf) position becomes the sentinel `num_items`, never a label:
         index = index.masked_fill(values == float('-inf'), num_items)
-        row, col = _gather(test_ptr, test_col, batch)
+        row, col = (te_row[te_ptr[b]:te_ptr[b + 1]], te_col[te_ptr[b]:te_ptr[b + 1]])
         for metric in collection.values():  # this batch's sums only
             metric.accum.zero_()
             metric.total.zero_()

@@ -305,8 +305,9 @@ class KGCN(RecommenderMixin, Module):
         :math:`O(B I \sum_{h < H - 1} K^h d^2)` for the deeper iterations.
         Memory: chunks keep every intermediate below :obj:`chunk_size` floats.
         For :math:`H = 1` the layer runs item-major and in place
-        (:meth:`KGCNConv.forward_dense_all_users`): one :obj:`[items, users, d]` buffer
-        per chunk holds the layer's output and then its product with the users.
+        (:meth:`KGCNConv.forward_dense_all_users`): one :obj:`[items, users, d]` buffer,
+        allocated once per call, holds every chunk's layer output and then its product
+        with the users.
         """
         K, d, H = self.num_neighbors, self.embedding_dim, self.num_layers
         all_items = torch.arange(self.num_items, device=users.device)
@@ -314,6 +315,8 @@ class KGCN(RecommenderMixin, Module):
         item_chunk = max(1, min(self.num_items, self.chunk_size // (K**H * d)))
         user_chunk = max(1, self.chunk_size // (item_chunk * K**(H - 1) * max(K, d)))
         out = torch.empty(users.numel(), self.num_items, device=users.device)
+        workspace = (out.new_empty(item_chunk * min(user_chunk, users.numel()) * d)
+                     if H == 1 else None)  # one [items, users, d] buffer for all chunks
         for items in all_items.split(item_chunk):
             side = self.item_side(items, linear_first=True)  # once per item chunk
             for rows in torch.arange(users.numel(), device=users.device).split(user_chunk):
@@ -324,7 +327,7 @@ class KGCN(RecommenderMixin, Module):
                     x_self = x_self.squeeze(1) if x_self.dim() else x_self  # 0: 'neighbor'
                     vec = self.convs[0].forward_dense_all_users(
                         x_self, x_nbr.squeeze(1), relations[0].squeeze(1),
-                        user, self.relation_emb.weight)  # [items, b, d]
+                        user, self.relation_emb.weight, workspace)  # [items, b, d]
                     out[rows[0]:rows[-1] + 1, cols] = vec.mul_(user).sum(-1).t()
                     continue
                 user = user.unsqueeze(-2)  # [b, 1, d]
