@@ -19,13 +19,15 @@ neighbours (sum), MKR 2 low / 1 high layers and a KGE pass every 2nd epoch (time
 2 epochs, divided by 2), KTUP hard (straight-through Gumbel) preferences with the L1
 distance and one pass over both tasks per epoch (RecBole: one recommendation epoch
 then one KG epoch, ``train_rec_step = train_kg_step = 1``). RecBole's evaluation is
-timed at its default ``eval_batch_size`` and at several larger batches; the table
+timed at its default ``eval_batch_size`` and at several larger batches (``EVAL_USERS``;
+the pair-by-pair KGCN / KTUP / MKR in the first repeat only, ``SLOW_EVAL``); the table
 uses its best. Install RecBole (see ``benchmarks/README.md``, "Issue 13: side by side
 with RecBole 1.2.1")::
 
     python3 -m venv /work/recbole-venv
     /work/recbole-venv/bin/pip install -c constraints.txt torch==2.13.0
-    /work/recbole-venv/bin/pip install recbole==1.2.1 "setuptools>=77.0.3,<81"
+    /work/recbole-venv/bin/pip install recbole==1.2.1
+    /work/recbole-venv/bin/pip install "setuptools>=77.0.3,<81" "pandas<3" dgl==1.1.3
 
 then::
 
@@ -81,8 +83,10 @@ It runs in its own environment, never as a dependency of this library:
 
     python3 -m venv /work/recbole-venv
     /work/recbole-venv/bin/pip install -c constraints.txt torch==2.13.0
-    /work/recbole-venv/bin/pip install recbole==1.2.1 "setuptools>=77.0.3,<81"
+    /work/recbole-venv/bin/pip install recbole==1.2.1
+    /work/recbole-venv/bin/pip install "setuptools>=77.0.3,<81" "pandas<3" dgl==1.1.3
 
+(DGL for KGAT; benchmarks/peer/recbole_lastfm.py patches the rest at run time),
 then pass --recbole-python /work/recbole-venv/bin/python. Nothing was measured."""
 
 

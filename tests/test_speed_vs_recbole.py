@@ -96,3 +96,16 @@ def test_summary_takes_minima_ratios_and_earlier_evaluations(tmp_path):
     table = mod['format_table'](rows)
     assert '| KGIN | 1.500 | 0.500 | 3.0x |' in table
     assert 'earlier run' in table and '3,000x' in table and '**800 / 900**' in table
+
+
+def test_help_text_explains_every_option():
+    run = subprocess.run([sys.executable, SCRIPT, '--help'], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=REPO), timeout=120)
+    assert run.returncode == 0, run.stderr
+    for option in ('--recbole-python', '--export', '--recbole-eval-from', '--repeats'):
+        assert option in run.stdout
+    peer = os.path.join(REPO, 'benchmarks', 'peer', 'recbole_lastfm.py')
+    with open(peer) as f:
+        source = f.read()
+    assert 'torch_geometric_kgrec' not in source.replace(
+        "never imports ``torch_geometric_kgrec``", '')  # the peer side is independent
