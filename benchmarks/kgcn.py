@@ -150,10 +150,7 @@ def main() -> None:
     print(f'{args.dataset}: {stats}')
     num_users, num_items = data['user'].num_nodes, data.num_items
     num_entities = data['entity'].num_nodes
-    kg = data['entity', 'kg', 'entity']
-    sampler = KGNeighborSampler(kg.edge_index.to(device), kg.edge_type.to(device),
-                                num_entities, args.neighbors,
-                                num_relations=len(data.relation_names))
+    sampler = KGNeighborSampler.from_data(data, args.neighbors, device)
     print(f'config: K={args.neighbors} H={args.layers} d={args.dim} lr={args.lr} '
           f'l2={args.l2} batch={args.batch_size} aggregator={args.aggregator} '
           f'resample={args.resample} scaling={args.scaling}; '

@@ -192,10 +192,7 @@ def main() -> None:
     print(f'{args.dataset}: {stats}')
     num_users, num_items = data['user'].num_nodes, data.num_items
     num_entities = data['entity'].num_nodes
-    kg = data['entity', 'kg', 'entity']
-    sampler = KGNeighborSampler(kg.edge_index.to(device), kg.edge_type.to(device),
-                                num_entities, args.neighbors,
-                                num_relations=len(data.relation_names))
+    sampler = KGNeighborSampler.from_data(data, args.neighbors, device)
     movielens = args.dataset.startswith('movielens')
     if args.books_csv:
         print(f'{args.books_csv}: {attach_bx_books(data, args.books_csv)} (titles, years '

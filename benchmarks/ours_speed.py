@@ -113,10 +113,7 @@ def setup_kmpn_family(model: str, data, args, device):
 def setup_kgcn(model: str, data, args, device):
     num_users, num_items = data['user'].num_nodes, data.num_items
     num_entities = data['entity'].num_nodes
-    kg = data['entity', 'kg', 'entity']
-    sampler = KGNeighborSampler(kg.edge_index.to(device), kg.edge_type.to(device),
-                                num_entities, args.kgcn_neighbors,
-                                num_relations=len(data.relation_names))
+    sampler = KGNeighborSampler.from_data(data, args.kgcn_neighbors, device)
     seed_everything(args.seed)
     split = ctr_split(data, seed=args.seed)
     train, y_train = split.train.edge_index.to(device), split.train.label.to(device)

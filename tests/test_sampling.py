@@ -261,3 +261,19 @@ def test_kg_neighbor_sampler_seeded_and_errors():
         KGNeighborSampler(ei, rel, 6, 3)
     with pytest.raises(ValueError, match='num_neighbors'):
         KGNeighborSampler(ei, rel, 8, 0)
+
+
+def test_kg_neighbor_sampler_from_data_equals_explicit_construction():
+    from torch_geometric.data import HeteroData
+    data = HeteroData()
+    data['entity'].num_nodes = 6
+    data['entity', 'kg', 'entity'].edge_index = torch.tensor([[0, 0, 1, 2], [3, 4, 5, 3]])
+    data['entity', 'kg', 'entity'].edge_type = torch.tensor([0, 1, 2, 0])
+    data.relation_names = ['a', 'b', 'c', 'unused']
+    s = KGNeighborSampler.from_data(data, 2)
+    ref = KGNeighborSampler(data['entity', 'kg', 'entity'].edge_index,
+                            data['entity', 'kg', 'entity'].edge_type, 6, 2, num_relations=4)
+    assert s.num_relations == 4 and s.padding_relation == 4 and s.num_nodes == 6
+    for a, b in zip(s.sample(torch.Generator().manual_seed(0)),
+                    ref.sample(torch.Generator().manual_seed(0))):
+        assert torch.equal(a, b)

@@ -513,6 +513,18 @@ class KGNeighborSampler:
                              f"{int(isolated_nodes[0])}) have no KG triple")
         self.isolated_nodes = isolated_nodes
 
+
+    @classmethod
+    def from_data(cls, data, num_neighbors: int, device=None,
+                  isolated: str = 'self_loop') -> 'KGNeighborSampler':
+        r"""The sampler of the item KG of a library dataset (:obj:`data['entity', 'kg',
+        'entity']`, over all :obj:`data['entity'].num_nodes` entities and all
+        :obj:`data.relation_names`), its tensors moved to :obj:`device`."""
+        kg = data['entity', 'kg', 'entity']
+        return cls(kg.edge_index.to(device), kg.edge_type.to(device),
+                   data['entity'].num_nodes, num_neighbors,
+                   num_relations=len(data.relation_names), isolated=isolated)
+
     def sample(self, generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
         r"""Draw a fresh receptive field.
 
