@@ -9,6 +9,8 @@ from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.typing import Adj, OptTensor
 from torch_geometric.utils import degree, is_sparse, softmax, spmm
 
+from torch_geometric_kgrec.nn.kge.transr import relation_projection
+
 
 def kgat_attention(x: Tensor, edge_index: Tensor, edge_type: Tensor, rel_emb: Tensor,
                    proj: Tensor, num_nodes: Optional[int] = None) -> Tensor:
@@ -52,20 +54,10 @@ def kgat_attention(x: Tensor, edge_index: Tensor, edge_type: Tensor, rel_emb: Te
     if edge_type.numel() > 0 and (int(edge_type.min()) < 0 or
                                   int(edge_type.max()) >= num_rel):
         raise ValueError(f"'edge_type' must lie in [0, {num_rel})")
-    head, tail = edge_index
-    order = torch.argsort(edge_type, stable=True)
-    ptr = torch.cumsum(torch.bincount(edge_type, minlength=num_rel), 0).tolist()
-    parts, start = [], 0
-    for r, end in enumerate(ptr):  # one GEMM per relation
-        if end > start:
-            idx = order[start:end]
-            w = proj[r].t()
-            wh, wt = x[head[idx]] @ w, x[tail[idx]] @ w
-            parts.append((wt * torch.tanh(wh + rel_emb[r])).sum(-1))
-        start = end
-    score = x.new_zeros(edge_type.numel()).index_copy(0, order, torch.cat(parts)) \
-        if parts else x.new_zeros(0)
-    return softmax(score, head, num_nodes=num_nodes if num_nodes is not None else x.size(0))
+    # W_r e_h and W_r e_t with one GEMM per relation (never a [E, k, d] gather of W_r)
+    wh, wt = relation_projection(x[edge_index.t()], edge_type, proj, grouped=True).unbind(1)
+    score = (wt * torch.tanh(wh + rel_emb[edge_type])).sum(-1)
+    return softmax(score, edge_index[0], num_nodes=num_nodes if num_nodes is not None else x.size(0))
 
 
 class KGATConv(MessagePassing):
